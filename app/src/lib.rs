@@ -1,0 +1,68 @@
+//! The Leptos application: shell, router, pages, components and server functions.
+//!
+//! Layout:
+//! - [`api`]: server functions (`/api/ping_*`) and the messages they return; the
+//!   server-only half lives in `api::ssr` so the wasm never sees it.
+//! - [`pages`]: one module per route (Home, External API, Profile, 404).
+//! - [`components`]: pieces shared by pages (nav bar, hydration state).
+//!
+//! The same crate is compiled twice: with `ssr` into the Axum server (`server/`) and
+//! with `hydrate` into the wasm (`frontend/`).
+
+pub mod api;
+pub mod components;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use components::nav::NavBar;
+use pages::{external_api::ExternalApiPage, home::HomePage, not_found::NotFound, profile::ProfilePage};
+
+/// Product name, used in the nav bar and every page title.
+pub const APP_NAME: &str = "Auth0 Leptos Sample";
+
+/// The HTML document around [`App`]; the server renders it for every page.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: meta tags, nav bar and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/auth0-leptos.css" />
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
+        <Title formatter=|page: String| format!("{page} | {APP_NAME}") />
+        <Router>
+            <NavBar />
+            <main class="container">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=HomePage />
+                    <Route path=path!("/external-api") view=ExternalApiPage />
+                    <Route path=path!("/profile") view=ProfilePage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,6 @@
+//! One module per route.
+
+pub mod external_api;
+pub mod home;
+pub mod not_found;
+pub mod profile;
