@@ -27,8 +27,9 @@ pub mod ssr {
     /// The answer of `GET /api/public` and `POST /api/ping_public`.
     pub fn public_message() -> Message {
         Message {
-            message: "Hello from a public endpoint! You don't need to be authenticated to see this."
-                .to_owned(),
+            message:
+                "Hello from a public endpoint! You don't need to be authenticated to see this."
+                    .to_owned(),
         }
     }
 }

@@ -21,7 +21,9 @@ use leptos_router::{
 };
 
 use components::nav::NavBar;
-use pages::{external_api::ExternalApiPage, home::HomePage, not_found::NotFound, profile::ProfilePage};
+use pages::{
+    external_api::ExternalApiPage, home::HomePage, not_found::NotFound, profile::ProfilePage,
+};
 
 /// Product name, used in the nav bar and every page title.
 pub const APP_NAME: &str = "Auth0 Leptos Sample";

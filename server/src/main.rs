@@ -22,7 +22,9 @@ async fn main() -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
         Err(error) => {
-            eprintln!("error: cannot listen on {addr}: {error} (set LEPTOS_SITE_ADDR to another address)");
+            eprintln!(
+                "error: cannot listen on {addr}: {error} (set LEPTOS_SITE_ADDR to another address)"
+            );
             return ExitCode::FAILURE;
         }
     };

@@ -14,8 +14,7 @@ pub fn init() {
 
 /// Logs one line per request: method and path (never the query string, which may
 /// carry an authorization code), then status and latency when it is answered.
-pub fn http_trace_layer() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, MakeRequestSpan>
-{
+pub fn http_trace_layer() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, MakeRequestSpan> {
     TraceLayer::new_for_http()
         .make_span_with(MakeRequestSpan)
         .on_response(DefaultOnResponse::new().level(Level::INFO))

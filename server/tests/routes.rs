@@ -18,12 +18,23 @@ async fn send(request: Request<Body>) -> (StatusCode, Option<String>, String) {
         .headers()
         .get(header::CONTENT_TYPE)
         .map(|value| value.to_str().expect("ascii content type").to_owned());
-    let body = response.into_body().collect().await.expect("body").to_bytes();
-    (status, content_type, String::from_utf8(body.to_vec()).expect("utf-8 body"))
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (
+        status,
+        content_type,
+        String::from_utf8(body.to_vec()).expect("utf-8 body"),
+    )
 }
 
 fn get(uri: &str) -> Request<Body> {
-    Request::get(uri).body(Body::empty()).expect("valid request")
+    Request::get(uri)
+        .body(Body::empty())
+        .expect("valid request")
 }
 
 #[tokio::test]
@@ -53,8 +64,14 @@ async fn home_page_is_server_rendered() {
     let (status, content_type, body) = send(get("/")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(content_type.unwrap_or_default().starts_with("text/html"));
-    assert!(body.contains("Log in with Auth0, call a protected API"), "{body}");
-    assert!(body.contains("<title>Home | Auth0 Leptos Sample</title>"), "{body}");
+    assert!(
+        body.contains("Log in with Auth0, call a protected API"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<title>Home | Auth0 Leptos Sample</title>"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -62,7 +79,10 @@ async fn external_api_page_renders_a_disabled_button_until_hydrated() {
     let (status, _, body) = send(get("/external-api")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Ping public"), "{body}");
-    assert!(body.contains("disabled"), "button must be disabled before hydration: {body}");
+    assert!(
+        body.contains("disabled"),
+        "button must be disabled before hydration: {body}"
+    );
 }
 
 #[tokio::test]
@@ -75,7 +95,9 @@ async fn unknown_path_is_a_404_page() {
 
 #[tokio::test]
 async fn rest_public_rejects_other_methods() {
-    let request = Request::post("/api/public").body(Body::empty()).expect("valid request");
+    let request = Request::post("/api/public")
+        .body(Body::empty())
+        .expect("valid request");
     let (status, _, _) = send(request).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
 }
