@@ -24,7 +24,7 @@ export default defineConfig({
     command: path.relative(REPO_ROOT, SERVER_BIN),
     cwd: REPO_ROOT,
     url: `http://${E2E_ADDR}/api/public`,
-    env: { LEPTOS_SITE_ADDR: E2E_ADDR, RUST_LOG: 'info' },
+    env: { LEPTOS_SITE_ADDR: E2E_ADDR, RUST_LOG: 'warn' },
     reuseExistingServer: false,
     timeout: 60_000,
     stdout: 'pipe',
