@@ -3,6 +3,9 @@
 //! Layout:
 //! - [`api`]: server functions (`/api/ping_*`) and the messages they return; the
 //!   server-only half lives in `api::ssr` so the wasm never sees it.
+//! - `auth` (feature `ssr`): bearer-token verification, JWKS cache, extractor.
+//! - [`client`]: the browser's server-function client (adds the bearer token) and
+//!   token store.
 //! - [`pages`]: one module per route (Home, External API, Profile, 404).
 //! - [`components`]: pieces shared by pages (nav bar, hydration state).
 //!
@@ -10,6 +13,9 @@
 //! with `hydrate` into the wasm (`frontend/`).
 
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod auth;
+pub mod client;
 pub mod components;
 pub mod pages;
 

@@ -1,20 +1,31 @@
-//! `server`: binds `LEPTOS_SITE_ADDR` (default 127.0.0.1:3000) and serves [`server::app`].
+//! `server`: reads the configuration, starts loading the issuer's keys, binds
+//! `LEPTOS_SITE_ADDR` (default 127.0.0.1:3000) and serves [`server::app`].
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use app::auth::{AuthConfig, JwksCache, Verifier};
 use leptos::prelude::get_configuration;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     server::telemetry::init();
 
+    // Without issuer and audience the protected routes cannot be protected: refuse to start.
+    let config = match AuthConfig::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
     // `None`: settings come from the environment cargo-leptos sets (and compiles in),
     // so `target/release/server` runs from the repo root without cargo-leptos.
     let options = match get_configuration(None) {
         Ok(conf) => conf.leptos_options,
         Err(error) => {
             eprintln!("error: invalid Leptos configuration: {error}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(2);
         }
     };
     let addr = options.site_addr;
@@ -28,9 +39,15 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!("listening on http://{addr}");
 
-    let served = axum::serve(listener, server::app(options))
+    // The IdP being down is not fatal: public routes serve, protected ones answer 503
+    // until the keys arrive.
+    let jwks = Arc::new(JwksCache::new(config.issuer.clone(), config.jwks.clone()));
+    tokio::spawn(jwks.clone().run_refresh());
+    let verifier = Arc::new(Verifier::new(&config, jwks));
+    tracing::info!(issuer = %config.issuer, audience = %config.audience, "listening on http://{addr}");
+
+    let served = axum::serve(listener, server::app(options, &config, verifier))
         .with_graceful_shutdown(server::shutdown::signal())
         .await;
     match served {

@@ -1,103 +1,399 @@
-//! The whole router, driven in-process with `tower::ServiceExt::oneshot`.
+//! The whole router, driven in-process with `tower::ServiceExt::oneshot`, against
+//! a real token issuer on 127.0.0.1 (`app/tests/support`).
 
+#[path = "../../app/tests/support/mod.rs"]
+mod support;
+
+use std::sync::Arc;
+
+use app::auth::{AuthConfig, Verifier};
 use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
+use serde_json::{json, Value};
+use support::{claims, TestIssuer, TestKey};
 use tower::ServiceExt;
 
-fn app() -> Router {
-    server::app(LeptosOptions::builder().output_name("auth0-leptos").build())
+fn app_with(config: &AuthConfig, verifier: Arc<Verifier>) -> Router {
+    server::app(
+        LeptosOptions::builder().output_name("auth0-leptos").build(),
+        config,
+        verifier,
+    )
 }
 
-async fn send(request: Request<Body>) -> (StatusCode, Option<String>, String) {
-    let response = app().oneshot(request).await.expect("router is infallible");
+/// An issuer with keys loaded, the router in front of it, and a signing key.
+struct Fixture {
+    issuer: TestIssuer,
+    key: TestKey,
+    app: Router,
+}
+
+impl Fixture {
+    async fn new() -> Self {
+        Self::with_config(|_| {}).await
+    }
+
+    async fn with_config(adjust: impl FnOnce(&mut AuthConfig)) -> Self {
+        let key = TestKey::rsa_a();
+        let issuer = TestIssuer::start(&[&key]).await;
+        let mut config = issuer.config();
+        adjust(&mut config);
+        let app = app_with(&config, issuer.verifier().await);
+        Self { issuer, key, app }
+    }
+
+    fn token(&self, patch: Value) -> String {
+        let mut c = claims(&self.issuer.issuer);
+        for (k, v) in patch.as_object().expect("object") {
+            c[k] = v.clone();
+        }
+        self.key.sign(&c)
+    }
+
+    async fn send(&self, request: Request<Body>) -> Answer {
+        send(&self.app, request).await
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("json body: {}", self.body))
+    }
+    fn header(&self, name: header::HeaderName) -> &str {
+        self.headers
+            .get(&name)
+            .map_or("", |v| v.to_str().expect("ascii"))
+    }
+}
+
+async fn send(app: &Router, request: Request<Body>) -> Answer {
+    let response = app
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("router is infallible");
     let status = response.status();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|value| value.to_str().expect("ascii content type").to_owned());
+    let headers = response.headers().clone();
     let body = response
         .into_body()
         .collect()
         .await
         .expect("body")
         .to_bytes();
-    (
+    Answer {
         status,
-        content_type,
-        String::from_utf8(body.to_vec()).expect("utf-8 body"),
-    )
+        headers,
+        body: String::from_utf8(body.to_vec()).expect("utf-8 body"),
+    }
 }
 
-fn get(uri: &str) -> Request<Body> {
-    Request::get(uri)
-        .body(Body::empty())
-        .expect("valid request")
+fn get(uri: &str, authorization: &[&str]) -> Request<Body> {
+    let mut request = Request::get(uri);
+    for value in authorization {
+        request = request.header(header::AUTHORIZATION, *value);
+    }
+    request.body(Body::empty()).expect("valid request")
+}
+
+/// A server-function call as the browser's client makes it.
+fn server_fn(name: &str, authorization: Option<&str>) -> Request<Body> {
+    let mut request = Request::post(format!("/api/{name}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json");
+    if let Some(value) = authorization {
+        request = request.header(header::AUTHORIZATION, value);
+    }
+    request.body(Body::empty()).expect("valid request")
 }
 
 #[tokio::test]
 async fn rest_public_returns_the_public_message_as_json() {
-    let (status, content_type, body) = send(get("/api/public")).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(content_type.as_deref(), Some("application/json"));
-    let json: serde_json::Value = serde_json::from_str(&body).expect("json body");
-    assert_eq!(json["message"], app::api::ssr::public_message().message);
+    let f = Fixture::new().await;
+    let answer = f.send(get("/api/public", &[])).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.header(header::CONTENT_TYPE), "application/json");
+    assert_eq!(
+        answer.json()["message"],
+        app::api::ssr::public_message().message
+    );
 }
 
 #[tokio::test]
-async fn server_function_ping_public_answers_at_its_documented_url() {
-    let request = Request::post("/api/ping_public")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::ACCEPT, "application/json")
-        .body(Body::empty())
-        .expect("valid request");
-    let (status, _, body) = send(request).await;
-    assert_eq!(status, StatusCode::OK, "body: {body}");
-    let json: serde_json::Value = serde_json::from_str(&body).expect("json body");
-    assert_eq!(json["message"], app::api::ssr::public_message().message);
+async fn rest_private_without_token_is_401_with_a_bare_challenge() {
+    let f = Fixture::new().await;
+    for uri in ["/api/private", "/api/private-scoped"] {
+        let answer = f.send(get(uri, &[])).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{uri}");
+        assert_eq!(
+            answer.header(header::WWW_AUTHENTICATE),
+            r#"Bearer realm="api""#
+        );
+        assert_eq!(answer.json()["error"], "unauthorized");
+    }
+}
+
+#[tokio::test]
+async fn rest_private_with_a_bad_token_is_401_invalid_token() {
+    let f = Fixture::new().await;
+    let mut expired = f.token(json!({"exp": support::now() - 60}));
+    for token in ["abc.def.ghi".to_owned(), std::mem::take(&mut expired)] {
+        let answer = f
+            .send(get("/api/private", &[&format!("Bearer {token}")]))
+            .await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+        let challenge = answer.header(header::WWW_AUTHENTICATE);
+        assert!(
+            challenge
+                .starts_with(r#"Bearer realm="api", error="invalid_token", error_description=""#),
+            "{challenge}"
+        );
+        assert_eq!(answer.json()["error"], "invalid_token");
+        assert!(!answer.body.contains(&token), "the token is never echoed");
+    }
+}
+
+#[tokio::test]
+async fn rest_private_with_a_good_token_answers_the_private_message() {
+    let f = Fixture::new().await;
+    let token = f.token(json!({}));
+    let answer = f
+        .send(get("/api/private", &[&format!("bearer {token}")]))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(
+        answer.json()["message"],
+        app::api::ssr::private_message().message
+    );
+}
+
+#[tokio::test]
+async fn rest_scoped_needs_read_messages_in_scope_or_permissions() {
+    let f = Fixture::new().await;
+    let without = f.token(json!({}));
+    let answer = f
+        .send(get("/api/private-scoped", &[&format!("Bearer {without}")]))
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert!(answer
+        .header(header::WWW_AUTHENTICATE)
+        .starts_with(r#"Bearer realm="api", error="insufficient_scope", scope="read:messages""#));
+    assert_eq!(answer.json()["error"], "insufficient_scope");
+
+    for grant in [
+        json!({"scope": "openid read:messages"}),
+        json!({"permissions": ["read:messages"]}),
+    ] {
+        let token = f.token(grant);
+        let answer = f
+            .send(get("/api/private-scoped", &[&format!("Bearer {token}")]))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        assert_eq!(
+            answer.json()["message"],
+            app::api::ssr::scoped_message().message
+        );
+    }
+}
+
+#[tokio::test]
+async fn malformed_authorization_headers_are_400_invalid_request() {
+    let f = Fixture::new().await;
+    let token = f.token(json!({}));
+    let bearer = format!("Bearer {token}");
+    for headers in [
+        vec![bearer.as_str(), bearer.as_str()],
+        vec!["Basic dXNlcjpwYXNz"],
+    ] {
+        let answer = f.send(get("/api/private", &headers)).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+        assert!(answer
+            .header(header::WWW_AUTHENTICATE)
+            .contains(r#"error="invalid_request""#));
+        assert_eq!(answer.json()["error"], "invalid_request");
+    }
+}
+
+#[tokio::test]
+async fn server_functions_answer_with_real_statuses_and_typed_errors() {
+    let f = Fixture::new().await;
+
+    let public = f.send(server_fn("ping_public", None)).await;
+    assert_eq!(public.status, StatusCode::OK);
+    assert_eq!(
+        public.json()["message"],
+        app::api::ssr::public_message().message
+    );
+
+    let no_token = f.send(server_fn("ping_protected", None)).await;
+    assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        no_token.header(header::WWW_AUTHENTICATE),
+        r#"Bearer realm="api""#
+    );
+    let error: app::api::ApiError = serde_json::from_str(&no_token.body).expect("typed error");
+    assert_eq!(error.status(), Some(401));
+
+    let bad = f
+        .send(server_fn("ping_protected", Some("Bearer abc.def.ghi")))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    assert!(bad
+        .header(header::WWW_AUTHENTICATE)
+        .contains(r#"error="invalid_token""#));
+
+    let token = format!("Bearer {}", f.token(json!({})));
+    let good = f.send(server_fn("ping_protected", Some(&token))).await;
+    assert_eq!(good.status, StatusCode::OK, "{}", good.body);
+    assert_eq!(
+        good.json()["message"],
+        app::api::ssr::private_message().message
+    );
+
+    let unscoped = f.send(server_fn("ping_scoped", Some(&token))).await;
+    assert_eq!(unscoped.status, StatusCode::FORBIDDEN);
+    assert!(unscoped
+        .header(header::WWW_AUTHENTICATE)
+        .contains(r#"scope="read:messages""#));
+    let error: app::api::ApiError = serde_json::from_str(&unscoped.body).expect("typed error");
+    assert!(error.to_string().starts_with("403 Forbidden"), "{error}");
+
+    let scoped = format!(
+        "Bearer {}",
+        f.token(json!({"permissions": ["read:messages"]}))
+    );
+    let ok = f.send(server_fn("ping_scoped", Some(&scoped))).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_eq!(
+        ok.json()["message"],
+        app::api::ssr::scoped_message().message
+    );
+}
+
+#[tokio::test]
+async fn issuer_down_at_start_public_serves_protected_503_not_ready() {
+    let key = TestKey::rsa_a();
+    let issuer = TestIssuer::start(&[&key]).await;
+    let config = issuer.config();
+    let token = key.sign(&claims(&issuer.issuer));
+    issuer.stop();
+    let app = app_with(&config, issuer.verifier_not_loaded());
+
+    assert_eq!(
+        send(&app, get("/api/public", &[])).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&app, get("/healthz", &[])).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&app, get("/readyz", &[])).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let answer = send(&app, get("/api/private", &[&format!("Bearer {token}")])).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.header(header::RETRY_AFTER), "5");
+    // Still 401 for no token at all: that needs no keys.
+    assert_eq!(
+        send(&app, get("/api/private", &[])).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn readyz_once_keys_are_loaded() {
+    let f = Fixture::new().await;
+    let answer = f.send(get("/readyz", &[])).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.json()["status"], "ready");
+}
+
+#[tokio::test]
+async fn cors_only_for_configured_origins() {
+    let origin = "https://app.example.com";
+    let preflight = |origin: &str| {
+        Request::options("/api/private")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "authorization")
+            .body(Body::empty())
+            .expect("valid request")
+    };
+    let closed = Fixture::new().await;
+    let answer = closed.send(preflight(origin)).await;
+    assert_eq!(
+        answer.header(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        "",
+        "no origins by default"
+    );
+
+    let open = Fixture::with_config(|c| c.cors_allowed_origins = vec![origin.into()]).await;
+    let answer = open.send(preflight(origin)).await;
+    assert_eq!(answer.header(header::ACCESS_CONTROL_ALLOW_ORIGIN), origin);
+    let other = open.send(preflight("https://evil.example")).await;
+    assert_eq!(other.header(header::ACCESS_CONTROL_ALLOW_ORIGIN), "");
 }
 
 #[tokio::test]
 async fn home_page_is_server_rendered() {
-    let (status, content_type, body) = send(get("/")).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(content_type.unwrap_or_default().starts_with("text/html"));
+    let f = Fixture::new().await;
+    let answer = f.send(get("/", &[])).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(answer.header(header::CONTENT_TYPE).starts_with("text/html"));
     assert!(
-        body.contains("Log in with Auth0, call a protected API"),
-        "{body}"
+        answer
+            .body
+            .contains("Log in with Auth0, call a protected API"),
+        "{}",
+        answer.body
     );
     assert!(
-        body.contains("<title>Home | Auth0 Leptos Sample</title>"),
-        "{body}"
+        answer
+            .body
+            .contains("<title>Home | Auth0 Leptos Sample</title>"),
+        "{}",
+        answer.body
     );
 }
 
 #[tokio::test]
-async fn external_api_page_renders_a_disabled_button_until_hydrated() {
-    let (status, _, body) = send(get("/external-api")).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("Ping public"), "{body}");
-    assert!(
-        body.contains("disabled"),
-        "button must be disabled before hydration: {body}"
+async fn external_api_page_renders_disabled_buttons_until_hydrated() {
+    let f = Fixture::new().await;
+    let answer = f.send(get("/external-api", &[])).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    for label in ["Ping public", "Ping protected", "Ping scoped"] {
+        assert!(answer.body.contains(label), "{label}");
+    }
+    assert_eq!(
+        answer.body.matches("disabled").count(),
+        3,
+        "{}",
+        answer.body
     );
 }
 
 #[tokio::test]
 async fn unknown_path_is_a_404_page() {
-    let (status, content_type, body) = send(get("/no/such/page")).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(content_type.unwrap_or_default().starts_with("text/html"));
-    assert!(body.contains("Page not found"), "{body}");
+    let f = Fixture::new().await;
+    let answer = f.send(get("/no/such/page", &[])).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert!(answer.body.contains("Page not found"), "{}", answer.body);
 }
 
 #[tokio::test]
 async fn rest_public_rejects_other_methods() {
+    let f = Fixture::new().await;
     let request = Request::post("/api/public")
         .body(Body::empty())
         .expect("valid request");
-    let (status, _, _) = send(request).await;
-    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(f.send(request).await.status, StatusCode::METHOD_NOT_ALLOWED);
 }

@@ -1,28 +1,59 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::PingPublic;
+use crate::api::{ping_protected, ping_public, ping_scoped, ApiError, Message};
 use crate::components::hydration::use_hydrated;
+
+/// The three API calls the page offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Endpoint {
+    Public,
+    Protected,
+    Scoped,
+}
+
+impl Endpoint {
+    const ALL: [Endpoint; 3] = [Endpoint::Public, Endpoint::Protected, Endpoint::Scoped];
+
+    fn label(self) -> &'static str {
+        match self {
+            Endpoint::Public => "Ping public",
+            Endpoint::Protected => "Ping protected",
+            Endpoint::Scoped => "Ping scoped",
+        }
+    }
+
+    async fn call(self) -> Result<Message, ApiError> {
+        match self {
+            Endpoint::Public => ping_public().await,
+            Endpoint::Protected => ping_protected().await,
+            Endpoint::Scoped => ping_scoped().await,
+        }
+    }
+}
 
 /// `/external-api`: buttons that call the API through server functions and show
 /// the answer, a loading state while waiting, and the error when a call fails.
 #[component]
 pub fn ExternalApiPage() -> impl IntoView {
     let hydrated = use_hydrated();
-    let ping_public = ServerAction::<PingPublic>::new();
-    let pending = ping_public.pending();
+    let ping = Action::new(|endpoint: &Endpoint| {
+        let endpoint = *endpoint;
+        async move { (endpoint, endpoint.call().await) }
+    });
+    let pending = ping.pending();
 
     let result = move || {
-        ping_public.value().get().map(|answer| match answer {
+        ping.value().get().map(|(endpoint, answer)| match answer {
             Ok(message) => view! {
-                <p class="result ok" role="status" data-testid="api-result">
+                <p class="result ok" role="status" data-testid="api-result" data-endpoint=endpoint.label()>
                     {message.message}
                 </p>
             }
             .into_any(),
             Err(error) => view! {
-                <p class="result error" role="alert" data-testid="api-error">
-                    "The call failed: "
+                <p class="result error" role="alert" data-testid="api-error" data-endpoint=endpoint.label()>
+                    {format!("{}: ", endpoint.label())}
                     {error.to_string()}
                 </p>
             }
@@ -33,17 +64,27 @@ pub fn ExternalApiPage() -> impl IntoView {
     view! {
         <Title text="External API" />
         <h1>"External API"</h1>
-        <p>"Ping the API. The public endpoint needs no login."</p>
+        <p>
+            "Ping the API. The public endpoint needs no login; the protected one needs an "
+            "access token; the scoped one also needs the " <code>"read:messages"</code> " permission."
+        </p>
         <div class="actions">
-            <button
-                type="button"
-                disabled=move || !hydrated.get() || pending.get()
-                on:click=move |_| {
-                    ping_public.dispatch(PingPublic {});
-                }
-            >
-                "Ping public"
-            </button>
+            {Endpoint::ALL
+                .into_iter()
+                .map(|endpoint| {
+                    view! {
+                        <button
+                            type="button"
+                            disabled=move || !hydrated.get() || pending.get()
+                            on:click=move |_| {
+                                ping.dispatch(endpoint);
+                            }
+                        >
+                            {endpoint.label()}
+                        </button>
+                    }
+                })
+                .collect_view()}
         </div>
         <Show when=move || pending.get()>
             <p class="loading" aria-busy="true" data-testid="api-loading">

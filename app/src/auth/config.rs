@@ -1,0 +1,401 @@
+//! [`AuthConfig`]: who issues the tokens the API accepts, for which audience.
+//!
+//! Read from `auth_config.json` (path: `AUTH0_CONFIG`; the Auth0 sample's keys
+//! `domain`, `clientId`, `audience`, plus `issuer` for any other OpenID provider),
+//! then overridden by the environment:
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `AUTH0_DOMAIN` | Auth0 tenant domain; the issuer becomes `https://DOMAIN/` |
+//! | `AUTH0_ISSUER` | full issuer URL (any OIDC provider); `http` only for loopback hosts |
+//! | `AUTH0_AUDIENCE` | the API identifier tokens must be issued for |
+//! | `AUTH0_CLIENT_ID` | the SPA's client id (browser login) |
+//! | `API_CORS_ALLOWED_ORIGINS` | comma-separated origins allowed to call `/api/*` (none by default) |
+//! | `JWKS_REFRESH_SECS` | background key refresh period (600) |
+//! | `JWKS_MAX_FETCHES_PER_MINUTE` | on-demand refetches on unknown `kid` (5) |
+//! | `JWT_CLOCK_TOLERANCE_SECS` | leeway on `exp`/`nbf` (5) |
+//!
+//! Anything missing or malformed is a [`ConfigError`]: one line naming the setting.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Default config file, relative to the working directory (the repo root).
+pub const DEFAULT_CONFIG_FILE: &str = "auth_config.json";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JwksSettings {
+    pub refresh_interval: Duration,
+    pub max_fetches_per_minute: u32,
+    pub fetch_timeout: Duration,
+}
+
+impl Default for JwksSettings {
+    fn default() -> Self {
+        Self {
+            refresh_interval: Duration::from_secs(600),
+            max_fetches_per_minute: 5,
+            fetch_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthConfig {
+    /// Exactly as tokens carry it in `iss` (Auth0: `https://DOMAIN/`, trailing slash).
+    pub issuer: String,
+    pub audience: String,
+    pub client_id: Option<String>,
+    pub cors_allowed_origins: Vec<String>,
+    pub clock_tolerance_secs: u64,
+    pub jwks: JwksSettings,
+}
+
+/// One line that names the setting at fault and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// `auth_config.json`, as in Auth0's sample (empty strings count as unset).
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub audience: Option<String>,
+    #[serde(default)]
+    pub cors_allowed_origins: Option<Vec<String>>,
+}
+
+impl ConfigFile {
+    /// Reads the file; a missing file is an empty one (everything from the environment).
+    pub fn read(path: &Path) -> Result<Self, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map_err(|error| ConfigError(format!("{} is not valid: {error}", path.display()))),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(error) => Err(ConfigError(format!(
+                "cannot read {}: {error}",
+                path.display()
+            ))),
+        }
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+impl AuthConfig {
+    /// From the process environment and the config file it names.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let path = std::env::var("AUTH0_CONFIG").unwrap_or_else(|_| DEFAULT_CONFIG_FILE.into());
+        let file = ConfigFile::read(Path::new(&path))?;
+        Self::from_sources(file, |name| std::env::var(name).ok())
+    }
+
+    /// The rules, apart from where the values come from (so tests can feed them).
+    pub fn from_sources(
+        file: ConfigFile,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let env = |name: &str| non_empty(env(name));
+
+        let issuer = match (env("AUTH0_ISSUER"), env("AUTH0_DOMAIN")) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError(
+                    "AUTH0_ISSUER and AUTH0_DOMAIN are both set: set only one".into(),
+                ))
+            }
+            (Some(issuer), None) => parse_issuer(&issuer, "AUTH0_ISSUER")?,
+            (None, Some(domain)) => issuer_from_domain(&domain, "AUTH0_DOMAIN")?,
+            (None, None) => match (non_empty(file.issuer), non_empty(file.domain)) {
+                (Some(_), Some(_)) => {
+                    return Err(ConfigError(format!(
+                        "{DEFAULT_CONFIG_FILE}: set \"domain\" (Auth0) or \"issuer\" (any OpenID provider), not both"
+                    )))
+                }
+                (Some(issuer), None) => parse_issuer(&issuer, "\"issuer\" in auth_config.json")?,
+                (None, Some(domain)) => issuer_from_domain(&domain, "\"domain\" in auth_config.json")?,
+                (None, None) => {
+                    return Err(ConfigError(
+                        "AUTH0_DOMAIN is not set: set AUTH0_DOMAIN (your Auth0 tenant, e.g. \
+                         your-tenant.us.auth0.com) or AUTH0_ISSUER, or \"domain\" in auth_config.json"
+                            .into(),
+                    ))
+                }
+            },
+        };
+
+        let audience = env("AUTH0_AUDIENCE")
+            .or(non_empty(file.audience))
+            .ok_or_else(|| {
+                ConfigError(
+                    "AUTH0_AUDIENCE is not set: set AUTH0_AUDIENCE (your API's identifier in the \
+                 Auth0 dashboard) or \"audience\" in auth_config.json"
+                        .into(),
+                )
+            })?;
+        if audience.chars().any(char::is_whitespace) {
+            return Err(ConfigError("AUTH0_AUDIENCE must not contain spaces".into()));
+        }
+
+        let cors_allowed_origins = match env("API_CORS_ALLOWED_ORIGINS") {
+            Some(list) => list
+                .split(',')
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            None => file.cors_allowed_origins.unwrap_or_default(),
+        };
+        for origin in &cors_allowed_origins {
+            parse_origin(origin)?;
+        }
+
+        let defaults = JwksSettings::default();
+        Ok(Self {
+            issuer,
+            audience,
+            client_id: env("AUTH0_CLIENT_ID").or(non_empty(file.client_id)),
+            cors_allowed_origins,
+            clock_tolerance_secs: number(&env, "JWT_CLOCK_TOLERANCE_SECS", 5, 0..=300)?,
+            jwks: JwksSettings {
+                refresh_interval: Duration::from_secs(number(
+                    &env,
+                    "JWKS_REFRESH_SECS",
+                    defaults.refresh_interval.as_secs(),
+                    10..=86_400,
+                )?),
+                max_fetches_per_minute: number(
+                    &env,
+                    "JWKS_MAX_FETCHES_PER_MINUTE",
+                    u64::from(defaults.max_fetches_per_minute),
+                    0..=600,
+                )? as u32,
+                fetch_timeout: defaults.fetch_timeout,
+            },
+        })
+    }
+}
+
+fn number(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let Some(text) = env(name) else {
+        return Ok(default);
+    };
+    match text.parse::<u64>() {
+        Ok(value) if range.contains(&value) => Ok(value),
+        _ => Err(ConfigError(format!(
+            "{name} must be a whole number from {} to {}, not {text:?}",
+            range.start(),
+            range.end()
+        ))),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn parse_issuer(text: &str, setting: &str) -> Result<String, ConfigError> {
+    let url = reqwest::Url::parse(text).map_err(|_| {
+        ConfigError(format!(
+            "{setting} must be a URL like https://your-tenant.us.auth0.com/, not {text:?}"
+        ))
+    })?;
+    let host = url.host_str().unwrap_or_default();
+    let ok_scheme = match url.scheme() {
+        "https" => true,
+        "http" => is_loopback(host),
+        _ => false,
+    };
+    if !ok_scheme || host.is_empty() {
+        return Err(ConfigError(format!(
+            "{setting} must be an https URL (plain http only for localhost/127.0.0.1), not {text:?}"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(ConfigError(format!(
+            "{setting} must not have a query, fragment or user: {text:?}"
+        )));
+    }
+    // Kept exactly as written: it must equal the tokens' `iss` byte for byte.
+    Ok(text.to_owned())
+}
+
+fn issuer_from_domain(domain: &str, setting: &str) -> Result<String, ConfigError> {
+    let valid = !domain.is_empty()
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == ':');
+    if !valid {
+        return Err(ConfigError(format!(
+            "{setting} must be a host name like your-tenant.us.auth0.com (no https://, no path), not {domain:?}"
+        )));
+    }
+    parse_issuer(&format!("https://{domain}/"), setting)
+}
+
+fn parse_origin(origin: &str) -> Result<(), ConfigError> {
+    let bad = || {
+        ConfigError(format!(
+            "API_CORS_ALLOWED_ORIGINS: {origin:?} is not an origin like https://app.example.com"
+        ))
+    };
+    let url = reqwest::Url::parse(origin).map_err(|_| bad())?;
+    let origin_only = url.path() == "/" && !origin.ends_with('/') && url.query().is_none();
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || !origin_only {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(file: ConfigFile, vars: &[(&str, &str)]) -> Result<AuthConfig, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        AuthConfig::from_sources(file, |name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn domain_becomes_an_https_issuer_with_trailing_slash() {
+        let config = load(
+            ConfigFile::default(),
+            &[
+                ("AUTH0_DOMAIN", "t.eu.auth0.com"),
+                ("AUTH0_AUDIENCE", "https://api"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.issuer, "https://t.eu.auth0.com/");
+        assert_eq!(config.audience, "https://api");
+        assert_eq!(config.jwks, JwksSettings::default());
+        assert_eq!(config.clock_tolerance_secs, 5);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let file = ConfigFile {
+            domain: Some("file.auth0.com".into()),
+            audience: Some("file-audience".into()),
+            client_id: Some("file-client".into()),
+            ..ConfigFile::default()
+        };
+        let config = load(
+            file,
+            &[
+                ("AUTH0_ISSUER", "http://127.0.0.1:4000/"),
+                ("AUTH0_AUDIENCE", "env-audience"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.issuer, "http://127.0.0.1:4000/");
+        assert_eq!(config.audience, "env-audience");
+        assert_eq!(config.client_id.as_deref(), Some("file-client"));
+    }
+
+    #[test]
+    fn missing_or_malformed_settings_name_the_setting() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("AUTH0_AUDIENCE", "a")], "AUTH0_DOMAIN is not set"),
+            (
+                &[("AUTH0_DOMAIN", "t.auth0.com")],
+                "AUTH0_AUDIENCE is not set",
+            ),
+            (
+                &[
+                    ("AUTH0_DOMAIN", "https://t.auth0.com"),
+                    ("AUTH0_AUDIENCE", "a"),
+                ],
+                "AUTH0_DOMAIN must be a host name",
+            ),
+            (
+                &[
+                    ("AUTH0_ISSUER", "http://idp.example.com/"),
+                    ("AUTH0_AUDIENCE", "a"),
+                ],
+                "AUTH0_ISSUER must be an https URL",
+            ),
+            (
+                &[("AUTH0_ISSUER", "not a url"), ("AUTH0_AUDIENCE", "a")],
+                "AUTH0_ISSUER must be a URL",
+            ),
+            (
+                &[
+                    ("AUTH0_ISSUER", "https://x/"),
+                    ("AUTH0_DOMAIN", "x"),
+                    ("AUTH0_AUDIENCE", "a"),
+                ],
+                "both set",
+            ),
+            (
+                &[
+                    ("AUTH0_DOMAIN", "t.auth0.com"),
+                    ("AUTH0_AUDIENCE", "a"),
+                    ("JWKS_MAX_FETCHES_PER_MINUTE", "lots"),
+                ],
+                "JWKS_MAX_FETCHES_PER_MINUTE must be a whole number",
+            ),
+            (
+                &[
+                    ("AUTH0_DOMAIN", "t.auth0.com"),
+                    ("AUTH0_AUDIENCE", "a"),
+                    ("API_CORS_ALLOWED_ORIGINS", "https://a.com/path"),
+                ],
+                "API_CORS_ALLOWED_ORIGINS",
+            ),
+        ];
+        for (vars, expected) in cases {
+            let error = load(ConfigFile::default(), vars).expect_err(expected);
+            assert!(error.0.contains(expected), "{:?} gave {error}", vars);
+            assert!(!error.0.contains('\n'), "one line: {error}");
+        }
+    }
+
+    #[test]
+    fn loopback_issuers_may_use_http() {
+        for issuer in [
+            "http://127.0.0.1:4000/",
+            "http://localhost:4000/",
+            "http://[::1]:4000/",
+        ] {
+            let config = load(
+                ConfigFile::default(),
+                &[("AUTH0_ISSUER", issuer), ("AUTH0_AUDIENCE", "a")],
+            );
+            assert_eq!(config.map(|c| c.issuer).as_deref(), Ok(issuer));
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! Bearer-token verification for the API (server only, feature `ssr`).
+//!
+//! - [`config`]: issuer, audience and tuning, from `auth_config.json` and `AUTH0_*` variables.
+//! - [`jwks`]: [`JwksCache`], the issuer's signing keys (discovery, refresh, single-flight
+//!   refetch on an unknown `kid`, rate limit).
+//! - [`keys`]: a JWK turned into a [`keys::VerifyKey`] with the algorithms it may verify.
+//! - [`verifier`]: [`Verifier`], every check a token must pass, with a cache of verified tokens
+//!   ([`token_cache`]).
+//! - [`claims`]: [`Claims`], what handlers get, and the scope check.
+//! - [`bearer`]: reading `Authorization: Bearer ...` and the [`Authenticated`] extractor.
+//! - [`error`]: [`AuthError`], mapped to RFC 6750 responses in one place.
+
+pub mod bearer;
+pub mod claims;
+pub mod config;
+pub mod error;
+pub mod jwks;
+pub mod keys;
+pub mod token_cache;
+pub mod verifier;
+
+pub use bearer::{Authenticated, BearerToken};
+pub use claims::Claims;
+pub use config::{AuthConfig, ConfigError};
+pub use error::AuthError;
+pub use jwks::JwksCache;
+pub use verifier::Verifier;
+
+/// The scope the "scoped" endpoints require.
+pub const READ_MESSAGES: &str = "read:messages";

@@ -1,0 +1,245 @@
+//! A real token issuer for tests: an HTTP server on 127.0.0.1:0 serving OpenID
+//! discovery and a JWKS, and real keys (tests/keys/*.pem) that sign real tokens.
+//! Shared by `app/tests` and `server/tests` (included there with `#[path]`).
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use app::auth::config::JwksSettings;
+use app::auth::{AuthConfig, JwksCache, Verifier};
+use axum::{extract::State, routing::get, Json, Router};
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{encode, get_current_timestamp, Algorithm, EncodingKey, Header};
+use serde_json::{json, Value};
+
+pub const AUDIENCE: &str = "https://api.test.local";
+
+/// A private key from tests/keys and its public JWK.
+#[derive(Clone)]
+pub struct TestKey {
+    pub kid: String,
+    pub alg: Algorithm,
+    pub encoding: EncodingKey,
+    pub jwk: Value,
+}
+
+impl TestKey {
+    pub fn load(file: &str, kid: &str, alg: Algorithm) -> Self {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/keys")
+            .join(file);
+        // The server crate includes this file too: find the keys from either crate.
+        let path = if path.exists() {
+            path
+        } else {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../app/tests/keys")
+                .join(file)
+        };
+        let pem = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let encoding = match alg {
+            Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(&pem),
+            Algorithm::EdDSA => EncodingKey::from_ed_pem(&pem),
+            _ => EncodingKey::from_rsa_pem(&pem),
+        }
+        .expect("test key parses");
+        let mut jwk = serde_json::to_value(Jwk::from_encoding_key(&encoding, alg).expect("jwk"))
+            .expect("json");
+        jwk["kid"] = json!(kid);
+        jwk["use"] = json!("sig");
+        // Like Auth0's JWKS: no "alg" on the keys, so the verifier derives the allowlist.
+        jwk.as_object_mut().expect("object").remove("alg");
+        Self {
+            kid: kid.to_owned(),
+            alg,
+            encoding,
+            jwk,
+        }
+    }
+
+    pub fn rsa_a() -> Self {
+        Self::load("rsa-a.pem", "rsa-a", Algorithm::RS256)
+    }
+    pub fn rsa_b() -> Self {
+        Self::load("rsa-b.pem", "rsa-b", Algorithm::RS256)
+    }
+    pub fn ec_p256() -> Self {
+        Self::load("ec-p256.pem", "ec-p256", Algorithm::ES256)
+    }
+    pub fn ec_p384() -> Self {
+        Self::load("ec-p384.pem", "ec-p384", Algorithm::ES384)
+    }
+    pub fn ed25519() -> Self {
+        Self::load("ed25519.pem", "ed25519", Algorithm::EdDSA)
+    }
+
+    /// A token with this key's `kid` and algorithm.
+    pub fn sign(&self, claims: &Value) -> String {
+        self.sign_with(
+            Header {
+                kid: Some(self.kid.clone()),
+                ..Header::new(self.alg)
+            },
+            claims,
+        )
+    }
+
+    pub fn sign_with(&self, header: Header, claims: &Value) -> String {
+        encode(&header, claims, &self.encoding).expect("signing works")
+    }
+}
+
+pub fn now() -> u64 {
+    get_current_timestamp()
+}
+
+/// Claims like an Auth0 access token for `issuer`, valid for ten minutes.
+pub fn claims(issuer: &str) -> Value {
+    json!({
+        "iss": issuer,
+        "sub": "auth0|test-user",
+        "aud": [AUDIENCE, format!("{issuer}userinfo")],
+        "iat": now(),
+        "exp": now() + 600,
+        "scope": "openid profile email",
+        "azp": "test-client",
+    })
+}
+
+/// Base64url without padding (for hand-made tokens).
+pub fn b64(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        let chars = chunk.len() + 1;
+        for i in 0..chars {
+            let index = (n >> (18 - 6 * i)) & 63;
+            let _ = write!(out, "{}", ALPHABET[index as usize] as char);
+        }
+    }
+    out
+}
+
+struct IssuerState {
+    issuer: String,
+    discovery_issuer: Mutex<Option<String>>,
+    keys: Mutex<Vec<Value>>,
+    jwks_fetches: AtomicUsize,
+}
+
+/// The issuer's HTTP server. Dropping it (or [`TestIssuer::stop`]) stops serving.
+pub struct TestIssuer {
+    pub issuer: String,
+    state: Arc<IssuerState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestIssuer {
+    pub async fn start(keys: &[&TestKey]) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let issuer = format!("http://{}/", listener.local_addr().expect("addr"));
+        let state = Arc::new(IssuerState {
+            issuer: issuer.clone(),
+            discovery_issuer: Mutex::new(None),
+            keys: Mutex::new(keys.iter().map(|k| k.jwk.clone()).collect()),
+            jwks_fetches: AtomicUsize::new(0),
+        });
+        let router = Router::new()
+            .route("/.well-known/openid-configuration", get(discovery))
+            .route("/.well-known/jwks.json", get(jwks))
+            .with_state(state.clone());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router).await.expect("issuer serves");
+        });
+        Self {
+            issuer,
+            state,
+            task,
+        }
+    }
+
+    /// Makes discovery name another issuer (a misconfigured or hostile IdP).
+    pub fn set_discovery_issuer(&self, issuer: &str) {
+        *self.state.discovery_issuer.lock().unwrap() = Some(issuer.to_owned());
+    }
+
+    /// Publishes exactly these keys from now on (key rotation).
+    pub fn set_keys(&self, keys: &[&TestKey]) {
+        *self.state.keys.lock().unwrap() = keys.iter().map(|k| k.jwk.clone()).collect();
+    }
+
+    pub fn set_raw_keys(&self, keys: Vec<Value>) {
+        *self.state.keys.lock().unwrap() = keys;
+    }
+
+    pub fn jwks_fetches(&self) -> usize {
+        self.state.jwks_fetches.load(Ordering::SeqCst)
+    }
+
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+
+    pub fn config(&self) -> AuthConfig {
+        AuthConfig {
+            issuer: self.issuer.clone(),
+            audience: AUDIENCE.to_owned(),
+            client_id: Some("test-client".into()),
+            cors_allowed_origins: vec![],
+            clock_tolerance_secs: 5,
+            jwks: JwksSettings {
+                fetch_timeout: Duration::from_secs(2),
+                ..JwksSettings::default()
+            },
+        }
+    }
+
+    /// A verifier for this issuer, keys loaded (like the server after start-up).
+    pub async fn verifier(&self) -> Arc<Verifier> {
+        let verifier = self.verifier_not_loaded();
+        verifier.jwks().refresh().await.expect("keys load");
+        verifier
+    }
+
+    /// A verifier that has not fetched anything yet.
+    pub fn verifier_not_loaded(&self) -> Arc<Verifier> {
+        let config = self.config();
+        let jwks = Arc::new(JwksCache::new(config.issuer.clone(), config.jwks.clone()));
+        Arc::new(Verifier::new(&config, jwks))
+    }
+}
+
+impl Drop for TestIssuer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn discovery(State(state): State<Arc<IssuerState>>) -> Json<Value> {
+    let issuer = state
+        .discovery_issuer
+        .lock()
+        .unwrap()
+        .clone()
+        .unwrap_or_else(|| state.issuer.clone());
+    Json(json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{}.well-known/jwks.json", state.issuer),
+        "authorization_endpoint": format!("{}authorize", state.issuer),
+    }))
+}
+
+async fn jwks(State(state): State<Arc<IssuerState>>) -> Json<Value> {
+    state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    Json(json!({ "keys": *state.keys.lock().unwrap() }))
+}

@@ -1,0 +1,417 @@
+//! The verifier against a real issuer on 127.0.0.1 with real keys and tokens.
+
+mod support;
+
+use std::sync::Arc;
+
+use app::auth::AuthError;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::json;
+use support::{b64, claims, now, TestIssuer, TestKey, AUDIENCE};
+
+fn invalid(result: Result<Arc<app::auth::Claims>, AuthError>) -> &'static str {
+    match result {
+        Err(AuthError::InvalidToken(why)) => why,
+        other => panic!("expected invalid_token, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn accepts_valid_tokens_of_every_allowed_key_type() {
+    let keys = [
+        TestKey::rsa_a(),
+        TestKey::ec_p256(),
+        TestKey::ec_p384(),
+        TestKey::ed25519(),
+    ];
+    let issuer = TestIssuer::start(&keys.iter().collect::<Vec<_>>()).await;
+    let verifier = issuer.verifier().await;
+    for key in &keys {
+        let token = key.sign(&claims(&issuer.issuer));
+        let verified = verifier
+            .verify(&token)
+            .await
+            .unwrap_or_else(|e| panic!("{:?}: {e}", key.alg));
+        assert_eq!(verified.sub, "auth0|test-user");
+        assert_eq!(verified.scopes, ["openid", "profile", "email"]);
+    }
+    // RSA keys also verify the PS and larger RS algorithms.
+    let rsa = &keys[0];
+    for alg in [
+        Algorithm::RS384,
+        Algorithm::RS512,
+        Algorithm::PS256,
+        Algorithm::PS512,
+    ] {
+        let token = rsa.sign_with(
+            Header {
+                kid: Some(rsa.kid.clone()),
+                ..Header::new(alg)
+            },
+            &claims(&issuer.issuer),
+        );
+        assert!(verifier.verify(&token).await.is_ok(), "{alg:?}");
+    }
+}
+
+#[tokio::test]
+async fn rejects_forged_and_wrong_tokens() {
+    let rsa = TestKey::rsa_a();
+    let ec = TestKey::ec_p256();
+    let issuer = TestIssuer::start(&[&rsa, &ec]).await;
+    let verifier = issuer.verifier().await;
+    let iss = issuer.issuer.clone();
+    let good = claims(&iss);
+    let header = |alg| Header {
+        kid: Some(rsa.kid.clone()),
+        ..Header::new(alg)
+    };
+
+    // alg "none": no signature at all.
+    let payload = b64(serde_json::to_string(&good).unwrap().as_bytes());
+    let none = format!("{}.{payload}.", b64(br#"{"alg":"none","kid":"rsa-a"}"#));
+    assert_eq!(
+        invalid(verifier.verify(&none).await),
+        "The token's algorithm is not allowed"
+    );
+
+    // HS256 keyed with the RSA public key (the classic algorithm confusion).
+    let public_pem = serde_json::to_vec(&rsa.jwk).unwrap();
+    let hmac = EncodingKey::from_secret(&public_pem).unwrap();
+    let confused = jsonwebtoken::encode(&header(Algorithm::HS256), &good, &hmac).unwrap();
+    assert_eq!(
+        invalid(verifier.verify(&confused).await),
+        "The token's algorithm is not allowed for its key"
+    );
+
+    // Signed by another key under our key's kid.
+    let other = TestKey::rsa_b();
+    let forged = other.sign_with(header(Algorithm::RS256), &good);
+    assert_eq!(
+        invalid(verifier.verify(&forged).await),
+        "The token's signature is invalid"
+    );
+
+    // Payload altered after signing.
+    let token = rsa.sign(&good);
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut altered = good.clone();
+    altered["sub"] = json!("auth0|admin");
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64(altered.to_string().as_bytes()),
+        parts[2]
+    );
+    assert_eq!(
+        invalid(verifier.verify(&tampered).await),
+        "The token's signature is invalid"
+    );
+
+    // ES256 header on an RSA key, and an RSA algorithm on the EC key.
+    let mismatched = ec.sign_with(
+        Header {
+            kid: Some(rsa.kid.clone()),
+            ..Header::new(Algorithm::ES256)
+        },
+        &good,
+    );
+    assert_eq!(
+        invalid(verifier.verify(&mismatched).await),
+        "The token's algorithm is not allowed for its key"
+    );
+
+    // Wrong issuer, wrong audience, expired, not yet valid, no exp.
+    let with = |patch: serde_json::Value| {
+        let mut c = good.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            if v.is_null() {
+                c.as_object_mut().unwrap().remove(k);
+            } else {
+                c[k] = v.clone();
+            }
+        }
+        rsa.sign(&c)
+    };
+    assert_eq!(
+        invalid(
+            verifier
+                .verify(&with(json!({"iss": "https://evil.example/"})))
+                .await
+        ),
+        "The token was issued by another issuer"
+    );
+    assert_eq!(
+        invalid(
+            verifier
+                .verify(&with(json!({"iss": iss.trim_end_matches('/')})))
+                .await
+        ),
+        "The token was issued by another issuer"
+    );
+    assert_eq!(
+        invalid(
+            verifier
+                .verify(&with(json!({"aud": "https://other-api"})))
+                .await
+        ),
+        "The token is meant for another audience"
+    );
+    assert_eq!(
+        invalid(verifier.verify(&with(json!({"exp": now() - 60}))).await),
+        "The token has expired"
+    );
+    assert_eq!(
+        invalid(verifier.verify(&with(json!({"nbf": now() + 60}))).await),
+        "The token is not valid yet"
+    );
+    assert_eq!(
+        invalid(verifier.verify(&with(json!({"exp": null}))).await),
+        "The token lacks a required claim (exp, iss or aud)"
+    );
+    assert_eq!(
+        invalid(verifier.verify(&with(json!({"aud": null}))).await),
+        "The token lacks a required claim (exp, iss or aud)"
+    );
+
+    // Garbage and oversize input.
+    assert_eq!(
+        invalid(verifier.verify("not-a-jwt").await),
+        "The token is malformed"
+    );
+    let huge = format!(
+        "{}.{}.sig",
+        b64(br#"{"alg":"RS256","kid":"rsa-a"}"#),
+        "A".repeat(20_000)
+    );
+    assert_eq!(
+        invalid(verifier.verify(&huge).await),
+        "The token is too long"
+    );
+}
+
+#[tokio::test]
+async fn clock_tolerance_is_five_seconds() {
+    let rsa = TestKey::rsa_a();
+    let issuer = TestIssuer::start(&[&rsa]).await;
+    let verifier = issuer.verifier().await;
+    let mut c = claims(&issuer.issuer);
+    c["exp"] = json!(now() - 2);
+    c["nbf"] = json!(now() + 2);
+    assert!(
+        verifier.verify(&rsa.sign(&c)).await.is_ok(),
+        "within tolerance"
+    );
+    c["exp"] = json!(now() - 30);
+    assert_eq!(
+        invalid(verifier.verify(&rsa.sign(&c)).await),
+        "The token has expired"
+    );
+}
+
+#[tokio::test]
+async fn audience_may_be_a_string_or_an_array() {
+    let rsa = TestKey::rsa_a();
+    let issuer = TestIssuer::start(&[&rsa]).await;
+    let verifier = issuer.verifier().await;
+    let mut c = claims(&issuer.issuer);
+    c["aud"] = json!(AUDIENCE);
+    assert!(verifier.verify(&rsa.sign(&c)).await.is_ok());
+    c["aud"] = json!(["https://first", AUDIENCE]);
+    assert!(verifier.verify(&rsa.sign(&c)).await.is_ok());
+}
+
+#[tokio::test]
+async fn header_fields_naming_other_keys_are_ignored_and_unknown_crit_rejected() {
+    let rsa = TestKey::rsa_a();
+    let attacker = TestKey::rsa_b();
+    let issuer = TestIssuer::start(&[&rsa]).await;
+    let verifier = issuer.verifier().await;
+    let c = claims(&issuer.issuer);
+
+    // The attacker signs with their key and points jku/x5u/jwk at it, under our kid.
+    let attacker_jwk = serde_json::from_value(attacker.jwk.clone()).unwrap();
+    let header = Header {
+        kid: Some(rsa.kid.clone()),
+        jku: Some("http://127.0.0.1:1/attacker-jwks.json".into()),
+        x5u: Some("http://127.0.0.1:1/attacker.pem".into()),
+        jwk: Some(attacker_jwk),
+        ..Header::new(Algorithm::RS256)
+    };
+    assert_eq!(
+        invalid(
+            verifier
+                .verify(&attacker.sign_with(header.clone(), &c))
+                .await
+        ),
+        "The token's signature is invalid"
+    );
+    // The same header fields on an honestly signed token change nothing.
+    assert!(verifier.verify(&rsa.sign_with(header, &c)).await.is_ok());
+
+    let crit = Header {
+        kid: Some(rsa.kid.clone()),
+        crit: Some(vec!["exp-policy".into()]),
+        ..Header::new(Algorithm::RS256)
+    };
+    assert!(matches!(
+        verifier.verify(&rsa.sign_with(crit, &c)).await,
+        Err(AuthError::InvalidToken(_))
+    ));
+}
+
+#[tokio::test]
+async fn discovery_must_name_the_configured_issuer() {
+    let rsa = TestKey::rsa_a();
+    let issuer = TestIssuer::start(&[&rsa]).await;
+    issuer.set_discovery_issuer("https://evil.example/");
+    let verifier = issuer.verifier_not_loaded();
+    assert!(verifier.jwks().refresh().await.is_err());
+    assert!(!verifier.jwks().is_ready());
+    let result = verifier.verify(&rsa.sign(&claims(&issuer.issuer))).await;
+    assert_eq!(result.unwrap_err(), AuthError::KeysUnavailable);
+    assert_eq!(
+        issuer.jwks_fetches(),
+        0,
+        "keys are not fetched from an issuer that is not ours"
+    );
+}
+
+#[tokio::test]
+async fn unknown_kid_triggers_one_refetch_then_rotated_keys_verify() {
+    let old = TestKey::rsa_a();
+    let new = TestKey::rsa_b();
+    let issuer = TestIssuer::start(&[&old]).await;
+    let verifier = issuer.verifier().await;
+    assert_eq!(issuer.jwks_fetches(), 1);
+
+    issuer.set_keys(&[&new]); // rotation at the IdP
+    let token = new.sign(&claims(&issuer.issuer));
+    // Many requests with the new kid at once share one refetch.
+    let results = futures::future::join_all((0..20).map(|_| verifier.verify(&token))).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(issuer.jwks_fetches(), 2, "one refetch for all waiters");
+
+    // The old key was dropped by the refresh: its tokens no longer verify.
+    let old_token = old.sign(&claims(&issuer.issuer));
+    assert_eq!(
+        invalid(verifier.verify(&old_token).await),
+        "The token is signed with an unknown key"
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_unknown_kids_causes_bounded_fetches() {
+    let rsa = TestKey::rsa_a();
+    let issuer = TestIssuer::start(&[&rsa]).await;
+    let verifier = issuer.verifier().await;
+    let c = claims(&issuer.issuer);
+    let tokens: Vec<String> = (0..200)
+        .map(|i| {
+            rsa.sign_with(
+                Header {
+                    kid: Some(format!("made-up-{i}")),
+                    ..Header::new(Algorithm::RS256)
+                },
+                &c,
+            )
+        })
+        .collect();
+    // Sequential and concurrent floods alike.
+    for token in &tokens[..100] {
+        assert_eq!(
+            invalid(verifier.verify(token).await),
+            "The token is signed with an unknown key"
+        );
+    }
+    let results = futures::future::join_all(tokens[100..].iter().map(|t| verifier.verify(t))).await;
+    assert!(results
+        .iter()
+        .all(|r| matches!(r, Err(AuthError::InvalidToken(_)))));
+    assert!(
+        issuer.jwks_fetches() <= 1 + 5,
+        "fetches: {}",
+        issuer.jwks_fetches()
+    );
+    // Known keys keep working meanwhile.
+    assert!(verifier.verify(&rsa.sign(&c)).await.is_ok());
+}
+
+#[tokio::test]
+async fn cached_keys_keep_verifying_when_the_issuer_is_down() {
+    let rsa = TestKey::rsa_a();
+    let issuer = TestIssuer::start(&[&rsa]).await;
+    let verifier = issuer.verifier().await;
+    issuer.stop();
+    // A refresh attempt fails but the keys stay.
+    let _ = verifier.jwks().refresh().await;
+    assert!(verifier.jwks().is_ready());
+    let mut c = claims(&issuer.issuer);
+    c["jti"] = json!("fresh-token-not-in-the-token-cache");
+    assert!(verifier.verify(&rsa.sign(&c)).await.is_ok());
+}
+
+#[tokio::test]
+async fn verified_tokens_are_cached_and_failures_are_not() {
+    let rsa = TestKey::rsa_a();
+    let issuer = TestIssuer::start(&[&rsa]).await;
+    let verifier = issuer.verifier().await;
+    let token = rsa.sign(&claims(&issuer.issuer));
+    let first = verifier.verify(&token).await.unwrap();
+    let second = verifier.verify(&token).await.unwrap();
+    assert!(
+        Arc::ptr_eq(&first, &second),
+        "second call is served from the cache"
+    );
+
+    // A token of a key not yet published fails, then verifies once the key appears:
+    // the failure was not remembered.
+    let new = TestKey::rsa_b();
+    let pending = new.sign(&claims(&issuer.issuer));
+    assert!(verifier.verify(&pending).await.is_err());
+    issuer.set_keys(&[&rsa, &new]);
+    assert!(verifier.verify(&pending).await.is_ok());
+}
+
+#[tokio::test]
+async fn keys_that_must_not_verify_are_skipped() {
+    let rsa = TestKey::rsa_a();
+    let issuer = TestIssuer::start(&[]).await;
+    let mut enc = rsa.jwk.clone();
+    enc["kid"] = json!("enc-key");
+    enc["use"] = json!("enc");
+    let hmac = json!({"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"});
+    let odd = json!({"kty": "weird", "kid": "odd"});
+    issuer.set_raw_keys(vec![enc, hmac, odd, rsa.jwk.clone()]);
+    let verifier = issuer.verifier().await;
+    let c = claims(&issuer.issuer);
+    assert!(
+        verifier.verify(&rsa.sign(&c)).await.is_ok(),
+        "the usable key still loads"
+    );
+    let under_enc = rsa.sign_with(
+        Header {
+            kid: Some("enc-key".into()),
+            ..Header::new(Algorithm::RS256)
+        },
+        &c,
+    );
+    assert_eq!(
+        invalid(verifier.verify(&under_enc).await),
+        "The token is signed with an unknown key"
+    );
+    let secret = EncodingKey::from_secret(b"secret").unwrap();
+    let hs = jsonwebtoken::encode(
+        &Header {
+            kid: Some("hmac".into()),
+            ..Header::new(Algorithm::HS256)
+        },
+        &c,
+        &secret,
+    )
+    .unwrap();
+    assert!(matches!(
+        verifier.verify(&hs).await,
+        Err(AuthError::InvalidToken(_))
+    ));
+}
