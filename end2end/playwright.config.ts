@@ -1,10 +1,12 @@
 import { defineConfig } from '@playwright/test';
 import * as path from 'path';
-import { chromiumLaunchOptions, E2E_ADDR, REPO_ROOT, SERVER_BIN } from './support';
+import {
+  appServerEnv, chromiumLaunchOptions, E2E_ADDR, IDP_DIR, IDP_PORT, ISSUER, REPO_ROOT, SERVER_BIN, SPARE_ADDR,
+} from './support';
 
-// Runs against the release build (`cargo leptos build --release`, done by scripts/test):
-// Playwright starts target/release/server from the repo root on its own port, waits
-// until it answers, and stops it with SIGINT (graceful shutdown) at the end.
+// Runs against the release build (`cargo leptos build --release`, done by scripts/test).
+// Playwright starts the dev IdP and target/release/server on ports of their own, waits
+// until both answer, and stops them (SIGINT: graceful shutdown) at the end.
 export default defineConfig({
   testDir: './tests',
   timeout: 30_000,
@@ -20,15 +22,29 @@ export default defineConfig({
     launchOptions: chromiumLaunchOptions,
   },
   projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
-  webServer: {
-    command: path.relative(REPO_ROOT, SERVER_BIN),
-    cwd: REPO_ROOT,
-    url: `http://${E2E_ADDR}/api/public`,
-    env: { LEPTOS_SITE_ADDR: E2E_ADDR, RUST_LOG: 'warn' },
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    gracefulShutdown: { signal: 'SIGINT', timeout: 5_000 },
-  },
+  webServer: [
+    {
+      command: 'node server.js',
+      cwd: IDP_DIR,
+      url: `${ISSUER}.well-known/openid-configuration`,
+      env: {
+        IDP_PORT: String(IDP_PORT),
+        IDP_APP_ORIGINS: [E2E_ADDR, SPARE_ADDR].map((addr) => `http://${addr}`).join(','),
+      },
+      reuseExistingServer: false,
+      timeout: 30_000,
+      gracefulShutdown: { signal: 'SIGINT', timeout: 5_000 },
+    },
+    {
+      command: path.relative(REPO_ROOT, SERVER_BIN),
+      cwd: REPO_ROOT,
+      url: `http://${E2E_ADDR}/readyz`,
+      env: appServerEnv(E2E_ADDR),
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      gracefulShutdown: { signal: 'SIGINT', timeout: 5_000 },
+    },
+  ],
 });

@@ -1,1 +1,63 @@
-fn main() {}
+//! Cost of verifying one access token, next to the raw RSA-2048 signature check it
+//! contains (the goal: uncached within 1.2x of raw; see README "Benchmarks").
+//!
+//! `cargo bench -p app --features ssr --bench verify`
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use support::{claims, TestIssuer, TestKey};
+
+fn verify(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let key = TestKey::rsa_a();
+    let (issuer, verifier) = runtime.block_on(async {
+        let issuer = TestIssuer::start(&[&key]).await;
+        let verifier = issuer.verifier().await;
+        (issuer, verifier)
+    });
+    let token = key.sign(&claims(&issuer.issuer));
+
+    // Baseline: only the RS256 signature check of the same token, same key.
+    let (message, signature) = token.rsplit_once('.').expect("three parts");
+    let jwk = serde_json::from_value(key.jwk.clone()).expect("jwk");
+    let public = DecodingKey::from_jwk(&jwk).expect("public key");
+    assert!(
+        jsonwebtoken::crypto::verify(signature, message.as_bytes(), &public, Algorithm::RS256)
+            .expect("verify")
+    );
+    c.bench_function("rsa2048_signature_only", |b| {
+        b.iter(|| {
+            jsonwebtoken::crypto::verify(
+                black_box(signature),
+                black_box(message.as_bytes()),
+                &public,
+                Algorithm::RS256,
+            )
+        })
+    });
+
+    c.bench_function("verify_uncached_rs256", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(verifier.verify_uncached(black_box(&token)))
+                .expect("valid")
+        })
+    });
+
+    runtime.block_on(verifier.verify(&token)).expect("valid");
+    c.bench_function("verify_cached_rs256", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(verifier.verify(black_box(&token)))
+                .expect("valid")
+        })
+    });
+}
+
+criterion_group!(benches, verify);
+criterion_main!(benches);

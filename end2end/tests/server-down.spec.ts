@@ -1,9 +1,9 @@
 import { expect, test } from '@playwright/test';
 import { ChildProcess, spawn } from 'child_process';
-import { REPO_ROOT, SERVER_BIN } from '../support';
+import { appServerEnv, REPO_ROOT, SERVER_BIN, SPARE_ADDR } from '../support';
 
 // A server of this test's own, so it can be stopped without harming the others.
-const ADDR = '127.0.0.1:3101';
+const ADDR = SPARE_ADDR;
 
 async function waitUntilUp(url: string, deadlineMs: number): Promise<void> {
   const deadline = Date.now() + deadlineMs;
@@ -25,7 +25,7 @@ function exited(child: ChildProcess): Promise<number | null> {
 test('Ping public says so when the server is down', async ({ page }) => {
   const server = spawn(SERVER_BIN, [], {
     cwd: REPO_ROOT,
-    env: { ...process.env, LEPTOS_SITE_ADDR: ADDR },
+    env: { ...process.env, ...appServerEnv(ADDR) },
     stdio: 'ignore',
   });
   const serverExit = exited(server);
@@ -40,7 +40,7 @@ test('Ping public says so when the server is down', async ({ page }) => {
     expect(await serverExit).toBe(0);
 
     await button.click();
-    await expect(page.getByTestId('api-error')).toContainText('The call failed');
+    await expect(page.getByTestId('api-error')).toContainText('Ping public: The API could not be reached');
     await expect(page.getByTestId('api-result')).toHaveCount(0);
   } finally {
     if (server.exitCode === null) server.kill('SIGKILL');
