@@ -174,6 +174,16 @@ async fn rejects_forged_and_wrong_tokens() {
         "The token lacks a required claim (exp, iss or aud)"
     );
 
+    // Type confusion: a far-future expiry as a string is not a number.
+    assert_eq!(
+        invalid(verifier.verify(&with(json!({"exp": "9999999999"}))).await),
+        "The token is malformed"
+    );
+    assert_eq!(
+        invalid(verifier.verify(&with(json!({"iss": [iss.clone()]}))).await),
+        "The token was issued by another issuer"
+    );
+
     // Garbage and oversize input.
     assert_eq!(
         invalid(verifier.verify("not-a-jwt").await),
