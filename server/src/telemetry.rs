@@ -1,7 +1,7 @@
 //! Logging: `tracing` to stderr, level from `RUST_LOG` (default `info`).
 
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use tracing_subscriber::EnvFilter;
 
@@ -18,6 +18,8 @@ pub fn http_trace_layer() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>
     TraceLayer::new_for_http()
         .make_span_with(MakeRequestSpan)
         .on_response(DefaultOnResponse::new().level(Level::INFO))
+        // A 503 while the issuer's keys load is expected, not an error to page anyone.
+        .on_failure(DefaultOnFailure::new().level(Level::WARN))
 }
 
 /// A span per request holding method and path only; headers and query are left
