@@ -1,6 +1,8 @@
 // Shared by the config and the tests: where things are, how the servers and
 // Chromium start.
+import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as path from 'path';
+import { expect, Page } from '@playwright/test';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const SERVER_BIN = path.join(REPO_ROOT, 'target', 'release', 'server');
@@ -40,3 +42,60 @@ export const chromiumLaunchOptions = {
     '--disable-sync',
   ],
 };
+
+export const PASSWORD = 'Passw0rd!';
+
+/** Completes the IdP's login form (the page must be on it). */
+export async function logInAtIdp(page: Page, email: string): Promise<void> {
+  await expect(page).toHaveURL(new RegExp(`^${ISSUER}interaction/`));
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Continue' }).click();
+}
+
+/** Clicks the nav bar's "Log in" (once hydrated) and logs in as `email`. */
+export async function logIn(page: Page, email: string): Promise<void> {
+  const button = page.getByTestId('session').getByRole('button', { name: 'Log in' });
+  await expect(button).toBeEnabled();
+  await button.click();
+  await logInAtIdp(page, email);
+  await expect(page.getByTestId('user-name')).toBeVisible();
+}
+
+/** The IdP's token response for `email`, by the scripted PKCE login (idp/get-token.js). */
+export function tokenResponse(email: string, offline = false): Record<string, string> {
+  const args = ['get-token.js', email, '--json', ...(offline ? ['--offline'] : [])];
+  return JSON.parse(execFileSync('node', args, {
+    cwd: IDP_DIR,
+    env: { ...process.env, IDP_PORT: String(IDP_PORT), APP_ORIGIN: `http://${E2E_ADDR}` },
+    encoding: 'utf8',
+  }));
+}
+
+async function waitUntilUp(url: string, deadlineMs: number): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not come up`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** A server of a test's own on SPARE_ADDR (to stop it, or to try other settings). */
+export async function startSpareServer(extraEnv: Record<string, string> = {}): Promise<{
+  server: ChildProcess;
+  exited: Promise<number | null>;
+}> {
+  const server = spawn(SERVER_BIN, [], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...appServerEnv(SPARE_ADDR), ...extraEnv },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+  await waitUntilUp(`http://${SPARE_ADDR}/readyz`, 20_000);
+  return { server, exited };
+}

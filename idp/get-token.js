@@ -6,6 +6,8 @@
 //
 // Settings: IDP_PORT, IDP_AUDIENCE, IDP_CLIENT_ID as for server.js; APP_ORIGIN
 // (http://127.0.0.1:3000) names the registered redirect URI to use.
+// --json prints the whole token response; --offline asks for offline_access (a
+// refresh token), as the browser app does.
 import { createHash, randomBytes } from 'node:crypto';
 import { PASSWORD } from './users.js';
 
@@ -13,7 +15,9 @@ const ISSUER = `http://127.0.0.1:${process.env.IDP_PORT ?? 4000}/`;
 const AUDIENCE = process.env.IDP_AUDIENCE ?? 'https://api.leptos-sample.local';
 const CLIENT_ID = process.env.IDP_CLIENT_ID ?? 'leptos-sample-spa';
 const REDIRECT_URI = `${process.env.APP_ORIGIN ?? 'http://127.0.0.1:3000'}/callback`;
-const email = process.argv[2] ?? 'alice@example.com';
+const flags = process.argv.slice(2).filter((arg) => arg.startsWith('--'));
+const email = process.argv.slice(2).find((arg) => !arg.startsWith('--')) ?? 'alice@example.com';
+const scope = `openid profile email${flags.includes('--offline') ? ' offline_access' : ''}`;
 
 const cookies = new Map();
 async function request(url, init = {}) {
@@ -32,7 +36,7 @@ const challenge = createHash('sha256').update(verifier).digest('base64url');
 const state = randomBytes(16).toString('base64url');
 const authorize = new URL('auth', ISSUER);
 authorize.search = new URLSearchParams({
-  client_id: CLIENT_ID, response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'openid profile email',
+  client_id: CLIENT_ID, response_type: 'code', redirect_uri: REDIRECT_URI, scope,
   audience: AUDIENCE, state, nonce: randomBytes(16).toString('base64url'),
   code_challenge: challenge, code_challenge_method: 'S256',
 });
@@ -64,4 +68,4 @@ const token = await fetch(new URL('token', ISSUER), {
 });
 const body = await token.json();
 if (!token.ok) throw new Error(`token endpoint: ${JSON.stringify(body)}`);
-process.stdout.write(`${body.access_token}\n`);
+process.stdout.write(`${flags.includes('--json') ? JSON.stringify(body) : body.access_token}\n`);

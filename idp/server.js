@@ -55,7 +55,8 @@ const provider = new Provider(ISSUER, {
   scopes: ['openid', 'profile', 'email', 'offline_access'],
   pkce: { required: () => true },
   ttl: {
-    AccessToken: ACCESS_TOKEN_TTL,
+    // Per user (carol's are short-lived, to exercise renewal), else IDP_ACCESS_TOKEN_TTL.
+    AccessToken: (ctx, token) => findBySub(token.accountId)?.accessTokenTtl ?? ACCESS_TOKEN_TTL,
     IdToken: 3600,
     RefreshToken: 24 * 3600,
     Interaction: 600,
@@ -85,7 +86,6 @@ const provider = new Provider(ISSUER, {
         return {
           scope: 'read:messages',
           audience: AUDIENCE,
-          accessTokenTTL: ACCESS_TOKEN_TTL,
           accessTokenFormat: 'jwt',
           jwt: { sign: { alg: 'RS256' } },
         };

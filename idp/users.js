@@ -17,6 +17,15 @@ export const USERS = [
     nickname: 'bob',
     permissions: [],
   },
+  {
+    sub: 'auth0|carol',
+    email: 'carol@example.com',
+    name: 'Carol Shortlived',
+    nickname: 'carol',
+    permissions: [],
+    // Access tokens expire after this many seconds: for testing token renewal.
+    accessTokenTtl: 2,
+  },
 ];
 
 export function findByEmail(email) {

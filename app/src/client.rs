@@ -1,5 +1,6 @@
-//! Browser side of the API calls: the server-function client that attaches the
-//! access token, and where the token is kept.
+//! The browser's server-function client: like the default one, plus
+//! `Authorization: Bearer <access token>` when someone is logged in (the token comes
+//! from the login's token store, refreshed first when about to expire).
 
 use leptos::server_fn::client::browser::BrowserClient;
 use leptos::server_fn::client::Client;
@@ -7,27 +8,6 @@ use leptos::server_fn::error::FromServerFnError;
 use leptos::server_fn::request::browser::BrowserRequest;
 use leptos::server_fn::response::browser::BrowserResponse;
 
-pub mod token_store {
-    //! The access token, in memory only (gone on reload). Browser login (PKCE)
-    //! fills it; until then it is empty and protected calls go out without a token.
-
-    use std::sync::Mutex;
-
-    static ACCESS_TOKEN: Mutex<Option<String>> = Mutex::new(None);
-
-    pub fn access_token() -> Option<String> {
-        ACCESS_TOKEN.lock().ok()?.clone()
-    }
-
-    pub fn set_access_token(token: Option<String>) {
-        if let Ok(mut slot) = ACCESS_TOKEN.lock() {
-            *slot = token;
-        }
-    }
-}
-
-/// Sends server-function calls like the default browser client, plus
-/// `Authorization: Bearer <access token>` when the page has one.
 pub struct BearerClient;
 
 impl<E, IS, OS> Client<E, IS, OS> for BearerClient
@@ -42,11 +22,22 @@ where
     fn send(
         req: Self::Request,
     ) -> impl std::future::Future<Output = Result<Self::Response, E>> + Send {
-        if let Some(token) = token_store::access_token() {
-            req.headers()
-                .append("Authorization", &format!("Bearer {token}"));
+        // The token lookup may await a refresh; the browser is single-threaded, so
+        // the future only needs to claim `Send`.
+        #[cfg(feature = "hydrate")]
+        {
+            send_wrapper::SendWrapper::new(async move {
+                if let Some(token) = crate::login::browser::store::access_token().await {
+                    req.headers()
+                        .append("Authorization", &format!("Bearer {token}"));
+                }
+                <BrowserClient as Client<E, IS, OS>>::send(req).await
+            })
         }
-        <BrowserClient as Client<E, IS, OS>>::send(req)
+        #[cfg(not(feature = "hydrate"))]
+        {
+            <BrowserClient as Client<E, IS, OS>>::send(req)
+        }
     }
 
     fn open_websocket(

@@ -4,8 +4,8 @@
 //! - [`api`]: server functions (`/api/ping_*`) and the messages they return; the
 //!   server-only half lives in `api::ssr` so the wasm never sees it.
 //! - `auth` (feature `ssr`): bearer-token verification, JWKS cache, extractor.
-//! - [`client`]: the browser's server-function client (adds the bearer token) and
-//!   token store.
+//! - [`client`]: the browser's server-function client (adds the bearer token).
+//! - [`login`]: browser login (PKCE), token store, the auth state context.
 //! - [`pages`]: one module per route (Home, External API, Profile, 404).
 //! - [`components`]: pieces shared by pages (nav bar, hydration state).
 //!
@@ -17,6 +17,7 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod components;
+pub mod login;
 pub mod pages;
 
 use leptos::prelude::*;
@@ -27,15 +28,21 @@ use leptos_router::{
 };
 
 use components::nav::NavBar;
+use login::{provide_auth, PublicAuthConfig, CONFIG_ELEMENT_ID};
 use pages::{
-    external_api::ExternalApiPage, home::HomePage, not_found::NotFound, profile::ProfilePage,
+    callback::CallbackPage, external_api::ExternalApiPage, home::HomePage, not_found::NotFound,
+    profile::ProfilePage,
 };
 
 /// Product name, used in the nav bar and every page title.
 pub const APP_NAME: &str = "Auth0 Leptos Sample";
 
-/// The HTML document around [`App`]; the server renders it for every page.
+/// The HTML document around [`App`]; the server renders it for every page, with
+/// the public login settings (no secrets) for the browser to read.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let auth_config = use_context::<PublicAuthConfig>()
+        .unwrap_or_default()
+        .to_script_json();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -44,6 +51,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
+                <script id=CONFIG_ELEMENT_ID type="application/json" inner_html=auth_config></script>
                 <MetaTags />
             </head>
             <body>
@@ -57,6 +65,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_auth();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/auth0-leptos.css" />
@@ -69,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage />
                     <Route path=path!("/external-api") view=ExternalApiPage />
                     <Route path=path!("/profile") view=ProfilePage />
+                    <Route path=path!("/callback") view=CallbackPage />
                 </Routes>
             </main>
         </Router>

@@ -12,6 +12,12 @@ test.describe('without JavaScript', () => {
     await expect(page).toHaveTitle('Home | Auth0 Leptos Sample');
   });
 
+  test('profile page has its title and no user data in the HTML', async ({ page }) => {
+    await page.goto('/profile');
+    await expect(page).toHaveTitle('Profile | Auth0 Leptos Sample');
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Profile');
+  });
+
   test('external API page content is server-rendered', async ({ page }) => {
     await page.goto('/external-api');
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('External API');
@@ -23,9 +29,10 @@ test.describe('without JavaScript', () => {
 test('nav bar links to every page, each with its own title', async ({ page }) => {
   await page.goto('/');
   const nav = page.getByRole('navigation', { name: 'Main' });
+  // (Profile is guarded: a logged-out click goes to login, see login.spec.ts.)
+  await expect(nav.getByRole('link', { name: 'Profile', exact: true })).toHaveAttribute('href', '/profile');
   for (const [link, title] of [
     ['External API', 'External API | Auth0 Leptos Sample'],
-    ['Profile', 'Profile | Auth0 Leptos Sample'],
     ['Home', 'Home | Auth0 Leptos Sample'],
   ]) {
     await nav.getByRole('link', { name: link, exact: true }).click();

@@ -29,15 +29,21 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 /// routes and the server functions alike (they find it as a request extension).
 pub fn app(leptos_options: LeptosOptions, config: &AuthConfig, verifier: Arc<Verifier>) -> Router {
     let routes = generate_route_list(app::App);
+    // The browser's login settings, rendered into every page (404s included).
+    let public = config.public();
+    let provide_public = move || provide_context(public.clone());
 
     Router::new()
         .merge(rest::routes(&config.cors_allowed_origins))
         .merge(health::routes(verifier.clone()))
-        .leptos_routes(&leptos_options, routes, {
+        .leptos_routes_with_context(&leptos_options, routes, provide_public.clone(), {
             let leptos_options = leptos_options.clone();
             move || app::shell(leptos_options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler(app::shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            provide_public,
+            app::shell,
+        ))
         .with_state(leptos_options)
         .layer(Extension(verifier))
         .layer(telemetry::http_trace_layer())

@@ -10,6 +10,8 @@
 //! | `AUTH0_ISSUER` | full issuer URL (any OIDC provider); `http` only for loopback hosts |
 //! | `AUTH0_AUDIENCE` | the API identifier tokens must be issued for |
 //! | `AUTH0_CLIENT_ID` | the SPA's client id (browser login) |
+//! | `AUTH0_TOKEN_STORAGE` | where the browser keeps tokens: `memory` (default), `session`, `local` |
+//! | `AUTH0_USE_REFRESH_TOKENS` | `true` (default): ask for `offline_access`, renew tokens silently |
 //! | `API_CORS_ALLOWED_ORIGINS` | comma-separated origins allowed to call `/api/*` (none by default) |
 //! | `JWKS_REFRESH_SECS` | background key refresh period (600) |
 //! | `JWKS_MAX_FETCHES_PER_MINUTE` | on-demand refetches on unknown `kid` (5) |
@@ -21,6 +23,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::login::{PublicAuthConfig, TokenStorage};
 
 /// Default config file, relative to the working directory (the repo root).
 pub const DEFAULT_CONFIG_FILE: &str = "auth_config.json";
@@ -48,6 +52,8 @@ pub struct AuthConfig {
     pub issuer: String,
     pub audience: String,
     pub client_id: Option<String>,
+    pub token_storage: TokenStorage,
+    pub refresh_tokens: bool,
     pub cors_allowed_origins: Vec<String>,
     pub clock_tolerance_secs: u64,
     pub jwks: JwksSettings,
@@ -77,6 +83,10 @@ pub struct ConfigFile {
     pub client_id: Option<String>,
     #[serde(default)]
     pub audience: Option<String>,
+    #[serde(default)]
+    pub token_storage: Option<String>,
+    #[serde(default)]
+    pub use_refresh_tokens: Option<bool>,
     #[serde(default)]
     pub cors_allowed_origins: Option<Vec<String>>,
 }
@@ -166,11 +176,34 @@ impl AuthConfig {
             parse_origin(origin)?;
         }
 
+        let token_storage = match env("AUTH0_TOKEN_STORAGE").or(non_empty(file.token_storage)) {
+            None => TokenStorage::default(),
+            Some(text) => text.parse().map_err(|()| {
+                ConfigError(format!(
+                    "AUTH0_TOKEN_STORAGE must be memory, session or local, not {text:?}"
+                ))
+            })?,
+        };
+        let refresh_tokens = match env("AUTH0_USE_REFRESH_TOKENS") {
+            None => file.use_refresh_tokens.unwrap_or(true),
+            Some(text) => match text.as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => {
+                    return Err(ConfigError(format!(
+                        "AUTH0_USE_REFRESH_TOKENS must be true or false, not {text:?}"
+                    )))
+                }
+            },
+        };
+
         let defaults = JwksSettings::default();
         Ok(Self {
             issuer,
             audience,
             client_id: env("AUTH0_CLIENT_ID").or(non_empty(file.client_id)),
+            token_storage,
+            refresh_tokens,
             cors_allowed_origins,
             clock_tolerance_secs: number(&env, "JWT_CLOCK_TOLERANCE_SECS", 5, 0..=300)?,
             jwks: JwksSettings {
@@ -189,6 +222,24 @@ impl AuthConfig {
                 fetch_timeout: defaults.fetch_timeout,
             },
         })
+    }
+}
+
+impl AuthConfig {
+    /// What the browser needs to log in; rendered into every page.
+    pub fn public(&self) -> PublicAuthConfig {
+        let mut scope = String::from("openid profile email");
+        if self.refresh_tokens {
+            scope.push_str(" offline_access");
+        }
+        PublicAuthConfig {
+            issuer: self.issuer.clone(),
+            client_id: self.client_id.clone().unwrap_or_default(),
+            audience: self.audience.clone(),
+            scope,
+            storage: self.token_storage,
+            refresh_tokens: self.refresh_tokens,
+        }
     }
 }
 
@@ -382,6 +433,38 @@ mod tests {
             assert!(error.0.contains(expected), "{:?} gave {error}", vars);
             assert!(!error.0.contains('\n'), "one line: {error}");
         }
+    }
+
+    #[test]
+    fn browser_settings_reach_the_public_config() {
+        let base = [
+            ("AUTH0_ISSUER", "http://127.0.0.1:4000/"),
+            ("AUTH0_AUDIENCE", "aud"),
+            ("AUTH0_CLIENT_ID", "spa"),
+        ];
+        let config = load(ConfigFile::default(), &base).unwrap();
+        let public = config.public();
+        assert_eq!(public.storage, TokenStorage::Memory);
+        assert_eq!(public.scope, "openid profile email offline_access");
+        assert_eq!(public.client_id, "spa");
+
+        let vars = [
+            &base[..],
+            &[
+                ("AUTH0_TOKEN_STORAGE", "session"),
+                ("AUTH0_USE_REFRESH_TOKENS", "false"),
+            ],
+        ]
+        .concat();
+        let public = load(ConfigFile::default(), &vars).unwrap().public();
+        assert_eq!(public.storage, TokenStorage::Session);
+        assert_eq!(public.scope, "openid profile email");
+
+        let bad = [&base[..], &[("AUTH0_TOKEN_STORAGE", "cookie")]].concat();
+        assert!(load(ConfigFile::default(), &bad)
+            .unwrap_err()
+            .0
+            .contains("AUTH0_TOKEN_STORAGE"));
     }
 
     #[test]

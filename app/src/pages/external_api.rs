@@ -3,6 +3,7 @@ use leptos_meta::Title;
 
 use crate::api::{ping_protected, ping_public, ping_scoped, ApiError, Message};
 use crate::components::hydration::use_hydrated;
+use crate::login::{use_auth, AuthStatus};
 
 /// The three API calls the page offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,7 +24,21 @@ impl Endpoint {
         }
     }
 
+    /// Calls the endpoint; a 401 on a protected one renews the session once (when
+    /// there is a refresh token) and retries.
     async fn call(self) -> Result<Message, ApiError> {
+        let answer = self.call_once().await;
+        #[cfg(feature = "hydrate")]
+        if self != Endpoint::Public
+            && matches!(&answer, Err(error) if error.status() == Some(401))
+            && crate::login::browser::store::refresh_now().await.is_some()
+        {
+            return self.call_once().await;
+        }
+        answer
+    }
+
+    async fn call_once(self) -> Result<Message, ApiError> {
         match self {
             Endpoint::Public => ping_public().await,
             Endpoint::Protected => ping_protected().await,
@@ -37,7 +52,10 @@ impl Endpoint {
 #[component]
 pub fn ExternalApiPage() -> impl IntoView {
     let hydrated = use_hydrated();
-    let ping = Action::new(|endpoint: &Endpoint| {
+    let auth = use_auth();
+    let login = move |_| auth.login("/external-api".into(), None);
+    // Local: the browser's token lookup is not `Send` (single-threaded wasm).
+    let ping = Action::new_local(|endpoint: &Endpoint| {
         let endpoint = *endpoint;
         async move { (endpoint, endpoint.call().await) }
     });
@@ -51,19 +69,37 @@ pub fn ExternalApiPage() -> impl IntoView {
                 </p>
             }
             .into_any(),
-            Err(error) => view! {
-                <p class="result error" role="alert" data-testid="api-error" data-endpoint=endpoint.label()>
-                    {format!("{}: ", endpoint.label())}
-                    {error.to_string()}
-                </p>
+            Err(error) => {
+                let needs_login = error.status() == Some(401) && !auth.is_logged_in();
+                view! {
+                    <p class="result error" role="alert" data-testid="api-error" data-endpoint=endpoint.label()>
+                        {format!("{}: ", endpoint.label())}
+                        {error.to_string()}
+                    </p>
+                    <Show when=move || needs_login>
+                        <button type="button" data-testid="api-login" on:click=login>"Log in"</button>
+                    </Show>
+                }
+                .into_any()
             }
-            .into_any(),
         })
     };
 
     view! {
         <Title text="External API" />
         <h1>"External API"</h1>
+        <Show when=move || auth.config.with_value(|c| c.audience.is_empty())>
+            <p class="warning" role="alert">
+                "No audience is configured (AUTH0_AUDIENCE): the access token will not be a JWT "
+                "for the API, and the protected calls will fail."
+            </p>
+        </Show>
+        <Show when=move || auth.status.get() == AuthStatus::Expired>
+            <p class="warning" role="alert" data-testid="session-expired">
+                "Your session has ended. "
+                <button type="button" on:click=login>"Log in again"</button>
+            </p>
+        </Show>
         <p>
             "Ping the API. The public endpoint needs no login; the protected one needs an "
             "access token; the scoped one also needs the " <code>"read:messages"</code> " permission."

@@ -1,12 +1,44 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_location;
 
-/// `/profile`: the logged-in user's profile. Placeholder until browser login exists.
+use crate::login::{use_auth, AuthStatus};
+
+/// `/profile`: the logged-in user's picture, name, email and ID-token claims.
+/// Guarded: a logged-out visit goes to login and comes back here.
 #[component]
 pub fn ProfilePage() -> impl IntoView {
+    let auth = use_auth();
+    let location = use_location();
+    Effect::new(move |_| {
+        if matches!(
+            auth.status.get(),
+            AuthStatus::LoggedOut | AuthStatus::Expired
+        ) {
+            auth.login(location.pathname.get_untracked(), None);
+        }
+    });
+
     view! {
         <Title text="Profile" />
         <h1>"Profile"</h1>
-        <p>"Log in to see your profile. (Login is not available yet.)"</p>
+        {move || match auth.status.get() {
+            AuthStatus::LoggedIn(user) => {
+                let claims = serde_json::to_string_pretty(&user.claims).unwrap_or_default();
+                view! {
+                    <div class="profile">
+                        {user.picture.map(|src| view! { <img class="avatar-large" src=src alt="" /> })}
+                        <div>
+                            <h2 data-testid="profile-name">{user.name}</h2>
+                            <p data-testid="profile-email">{user.email}</p>
+                        </div>
+                    </div>
+                    <h3>"ID token claims"</h3>
+                    <pre class="claims" data-testid="profile-claims">{claims}</pre>
+                }
+                .into_any()
+            }
+            _ => view! { <p class="loading" aria-busy="true">"Loading your profile…"</p> }.into_any(),
+        }}
     }
 }

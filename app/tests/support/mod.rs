@@ -195,6 +195,8 @@ impl TestIssuer {
             issuer: self.issuer.clone(),
             audience: AUDIENCE.to_owned(),
             client_id: Some("test-client".into()),
+            token_storage: Default::default(),
+            refresh_tokens: true,
             cors_allowed_origins: vec![],
             clock_tolerance_secs: 5,
             jwks: JwksSettings {

@@ -1,0 +1,67 @@
+//! Browser login with Auth0 (or any OpenID provider): Authorization Code + PKCE.
+//!
+//! - [`PublicAuthConfig`]: what the browser needs (issuer, client id, audience, scope,
+//!   token storage), sent by the server in each page, so one build serves any tenant.
+//! - [`state`]: [`AuthContext`], the login state as Leptos context (loading, logged
+//!   in with the user's claims, logged out, error).
+//! - `browser` (feature `hydrate`): the redirect to the IdP ([`browser::pkce`]), the
+//!   callback and ID-token checks ([`browser::oidc`]), the token store with refresh
+//!   ([`browser::store`]), logout.
+
+pub mod state;
+
+#[cfg(feature = "hydrate")]
+pub mod browser;
+
+use serde::{Deserialize, Serialize};
+
+pub use state::{provide_auth, use_auth, AuthContext, AuthStatus, User};
+
+/// Where the browser keeps tokens. `Memory` (default) is gone on reload and out of
+/// reach of other tabs and of scripts reading storage; `Session` survives reloads of
+/// this tab; `Local` survives restarts. Both storages are readable by any script on
+/// the origin (an XSS steals them): see README "Token storage".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenStorage {
+    #[default]
+    Memory,
+    Session,
+    Local,
+}
+
+impl std::str::FromStr for TokenStorage {
+    type Err = ();
+    fn from_str(text: &str) -> Result<Self, ()> {
+        match text {
+            "memory" => Ok(Self::Memory),
+            "session" => Ok(Self::Session),
+            "local" => Ok(Self::Local),
+            _ => Err(()),
+        }
+    }
+}
+
+/// The login settings the browser needs; nothing secret (a SPA has no secret).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicAuthConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub audience: String,
+    /// `openid profile email`, plus `offline_access` when refresh tokens are on.
+    pub scope: String,
+    pub storage: TokenStorage,
+    pub refresh_tokens: bool,
+}
+
+/// The id of the `<script type="application/json">` that carries the config.
+pub const CONFIG_ELEMENT_ID: &str = "auth-config";
+
+impl PublicAuthConfig {
+    /// JSON safe to put inside a `<script>` element.
+    pub fn to_script_json(&self) -> String {
+        serde_json::to_string(self)
+            .unwrap_or_default()
+            .replace('<', "\\u003c")
+    }
+}

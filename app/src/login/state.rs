@@ -1,0 +1,113 @@
+//! [`AuthContext`]: the login state, provided once by the app and read by the nav
+//! bar, the pages and the API client.
+
+use leptos::prelude::*;
+use serde_json::{Map, Value};
+
+use super::PublicAuthConfig;
+
+/// The logged-in user, from the ID token's claims.
+#[derive(Clone, Debug, PartialEq)]
+pub struct User {
+    pub name: String,
+    pub email: Option<String>,
+    pub picture: Option<String>,
+    /// Every ID-token claim, for the Profile page.
+    pub claims: Map<String, Value>,
+}
+
+impl User {
+    pub fn from_claims(claims: Map<String, Value>) -> Self {
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        Self {
+            name: text("name")
+                .or_else(|| text("nickname"))
+                .or_else(|| text("email"))
+                .unwrap_or_else(|| "You".into()),
+            email: text("email"),
+            picture: text("picture"),
+            claims,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum AuthStatus {
+    /// Server render and the moment before the browser has read its token store.
+    Loading,
+    LoggedOut,
+    /// Was logged in, but the session ended (tokens expired, nothing to refresh
+    /// from): the page offers "Log in again", as Auth0's `login_required` asks.
+    Expired,
+    LoggedIn(User),
+}
+
+#[derive(Clone, Copy)]
+pub struct AuthContext {
+    pub config: StoredValue<PublicAuthConfig>,
+    pub status: RwSignal<AuthStatus>,
+}
+
+impl AuthContext {
+    pub fn is_logged_in(&self) -> bool {
+        matches!(self.status.get(), AuthStatus::LoggedIn(_))
+    }
+
+    /// Sends the browser to the IdP's login; afterwards the app returns to `return_to`.
+    pub fn login(&self, return_to: String, prompt: Option<&'static str>) {
+        #[cfg(feature = "hydrate")]
+        {
+            let config = self.config.get_value();
+            leptos::task::spawn_local(async move {
+                if let Err(error) =
+                    super::browser::pkce::start_login(&config, &return_to, prompt).await
+                {
+                    leptos::logging::error!("login could not start: {error}");
+                    if let Some(window) = web_sys::window() {
+                        let _ =
+                            window.alert_with_message(&format!("Login could not start: {error}"));
+                    }
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (return_to, prompt);
+    }
+
+    /// Forgets the tokens here, then logs out at the IdP.
+    pub fn logout(&self) {
+        #[cfg(feature = "hydrate")]
+        {
+            let config = self.config.get_value();
+            let status = self.status;
+            leptos::task::spawn_local(async move {
+                super::browser::logout(&config, status).await;
+            });
+        }
+    }
+}
+
+/// Provides the context. On the server the config comes from the request's context;
+/// in the browser from the `<script id="auth-config">` the server rendered, and the
+/// status is then read from the token store once the page has hydrated.
+pub fn provide_auth() -> AuthContext {
+    #[cfg(feature = "hydrate")]
+    let config = super::browser::read_page_config();
+    #[cfg(not(feature = "hydrate"))]
+    let config = use_context::<PublicAuthConfig>().unwrap_or_default();
+
+    let context = AuthContext {
+        config: StoredValue::new(config),
+        status: RwSignal::new(AuthStatus::Loading),
+    };
+    provide_context(context);
+
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| super::browser::store::init(context.config.get_value(), context.status));
+
+    context
+}
+
+pub fn use_auth() -> AuthContext {
+    expect_context::<AuthContext>()
+}

@@ -1,0 +1,54 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::login::use_auth;
+
+/// `/callback`: where the IdP sends the browser back after login. Exchanges the
+/// code (see `login::browser::oidc::handle_callback`), then goes back to the page
+/// the user wanted; on failure says why and offers to log in again.
+#[component]
+pub fn CallbackPage() -> impl IntoView {
+    let auth = use_auth();
+    let error = RwSignal::new(None::<(String, Option<&'static str>)>);
+
+    #[cfg(feature = "hydrate")]
+    let navigate = leptos_router::hooks::use_navigate();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let navigate = navigate.clone();
+        let config = auth.config.get_value();
+        leptos::task::spawn_local(async move {
+            match crate::login::browser::oidc::handle_callback(&config).await {
+                Ok((_, return_to)) => {
+                    navigate(
+                        &return_to,
+                        leptos_router::NavigateOptions {
+                            replace: true,
+                            ..Default::default()
+                        },
+                    );
+                }
+                Err(failure) => {
+                    // Nothing was stored; whoever was logged in before stays so.
+                    crate::login::browser::store::publish_status();
+                    error.set(Some((failure.message, failure.retry_prompt)));
+                }
+            }
+        });
+    });
+
+    view! {
+        <Title text="Logging in" />
+        {move || match error.get() {
+            None => view! { <p class="loading" aria-busy="true">"Logging you in…"</p> }.into_any(),
+            Some((message, prompt)) => view! {
+                <h1>"Login failed"</h1>
+                <p class="result error" role="alert" data-testid="login-error">{message}</p>
+                <button type="button" on:click=move |_| auth.login("/".into(), prompt)>
+                    "Log in again"
+                </button>
+            }
+            .into_any(),
+        }}
+    }
+}

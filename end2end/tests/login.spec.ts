@@ -1,0 +1,137 @@
+import { expect, Page, test } from '@playwright/test';
+import { ISSUER, logIn, logInAtIdp, SPARE_ADDR, startSpareServer, tokenResponse } from '../support';
+
+const PRIVATE = 'Hello from a private endpoint! You need to be authenticated to see this.';
+const SCOPED = 'Hello from a private endpoint! You need to be authenticated and have a scope of read:messages to see this.';
+
+async function ping(page: Page, name: string) {
+  const button = page.getByRole('button', { name });
+  await expect(button).toBeEnabled();
+  await button.click();
+}
+
+test('log in, see the user, ping the API, log out', async ({ page }) => {
+  await page.goto('/external-api');
+  await logIn(page, 'alice@example.com');
+
+  // Back where the login started, with code and state gone from the address bar.
+  await expect(page).toHaveURL('/external-api');
+  expect(page.url()).not.toContain('code=');
+  await expect(page.getByTestId('user-name')).toHaveText('Alice Reader');
+  await expect(page.getByTestId('session').locator('img.avatar')).toHaveAttribute('src', `${ISSUER}avatars/alice.svg`);
+
+  await ping(page, 'Ping protected');
+  await expect(page.getByTestId('api-result')).toHaveText(PRIVATE);
+  await ping(page, 'Ping scoped');
+  await expect(page.getByTestId('api-result')).toHaveText(SCOPED);
+
+  await page.getByRole('navigation').getByRole('link', { name: 'Profile' }).click();
+  await expect(page.getByTestId('profile-name')).toHaveText('Alice Reader');
+  await expect(page.getByTestId('profile-email')).toHaveText('alice@example.com');
+  await expect(page.getByTestId('profile-claims')).toContainText('"email_verified": true');
+
+  // Tokens stay out of the page's HTML, storage (memory is the default) and URL.
+  const html = await page.content();
+  expect(html).not.toMatch(/eyJ[\w-]+\.eyJ/);
+  expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }))).not.toMatch(/eyJ/);
+
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL('/');
+  await expect(page.getByTestId('session').getByRole('button', { name: 'Log in' })).toBeEnabled();
+
+  await page.goto('/external-api');
+  await ping(page, 'Ping protected');
+  await expect(page.getByTestId('api-error')).toContainText('401 Unauthorized');
+  await expect(page.getByTestId('api-login')).toBeVisible();
+});
+
+test('Ping scoped is refused with 403 for a user without read:messages', async ({ page }) => {
+  await page.goto('/external-api');
+  await logIn(page, 'bob@example.com');
+  await ping(page, 'Ping protected');
+  await expect(page.getByTestId('api-result')).toHaveText(PRIVATE);
+  await ping(page, 'Ping scoped');
+  await expect(page.getByTestId('api-error')).toHaveText(
+    'Ping scoped: 403 Forbidden: The token lacks the scope this endpoint requires',
+  );
+});
+
+test('a logged-out visit to /profile logs in and comes back', async ({ page }) => {
+  await page.goto('/profile');
+  await logInAtIdp(page, 'bob@example.com');
+  await expect(page).toHaveURL('/profile');
+  await expect(page.getByTestId('profile-email')).toHaveText('bob@example.com');
+});
+
+test('a callback with a forged state shows an error and stores nothing', async ({ page }) => {
+  await page.goto('/callback?code=stolen-code&state=forged-state');
+  await expect(page.getByTestId('login-error')).toContainText('does not match any login started here');
+  expect(page.url()).not.toContain('code=');
+  await expect(page.getByTestId('session').getByRole('button', { name: 'Log in' })).toBeEnabled();
+  await page.getByRole('navigation').getByRole('link', { name: 'External API' }).click();
+  await ping(page, 'Ping protected');
+  await expect(page.getByTestId('api-error')).toContainText('401 Unauthorized');
+});
+
+test('an IdP error on the callback is shown', async ({ page }) => {
+  await page.goto('/callback?error=access_denied&error_description=The%20user%20cancelled&state=x');
+  await expect(page.getByTestId('login-error')).toHaveText('The login service refused: The user cancelled (access_denied)');
+  await expect(page.getByRole('button', { name: 'Log in again' })).toBeVisible();
+});
+
+test('expired access tokens are renewed with the refresh token', async ({ page }) => {
+  const refreshes: string[] = [];
+  page.on('request', (request) => {
+    if (request.url() === `${ISSUER}token` && request.postData()?.includes('grant_type=refresh_token')) {
+      refreshes.push(request.url());
+    }
+  });
+  await page.goto('/external-api');
+  await logIn(page, 'carol@example.com'); // her access tokens live 2 seconds
+
+  await ping(page, 'Ping protected');
+  await expect(page.getByTestId('api-result')).toHaveText(PRIVATE);
+  // Long enough for the token to be expired for the API too (its tolerance is 5 s).
+  await page.waitForTimeout(8_000);
+  await ping(page, 'Ping protected');
+  await expect(page.getByTestId('api-result')).toHaveText(PRIVATE);
+  await expect(page.getByTestId('user-name')).toHaveText('Carol Shortlived');
+  expect(refreshes.length).toBeGreaterThanOrEqual(2);
+});
+
+test('the IdP refuses a refresh token that was already used', async ({ request }) => {
+  const first = tokenResponse('alice@example.com', true);
+  expect(first.refresh_token).toBeTruthy();
+  const refresh = (token: string) =>
+    request.post(`${ISSUER}token`, {
+      form: { grant_type: 'refresh_token', refresh_token: token, client_id: 'leptos-sample-spa' },
+    });
+  const rotated = await refresh(first.refresh_token);
+  expect(rotated.status()).toBe(200);
+  expect((await rotated.json()).refresh_token).not.toBe(first.refresh_token);
+  const reused = await refresh(first.refresh_token);
+  expect(reused.status()).toBe(400);
+  expect((await reused.json()).error).toBe('invalid_grant');
+});
+
+test('with in-memory tokens (the default) a reload logs out', async ({ page }) => {
+  await page.goto('/');
+  await logIn(page, 'bob@example.com');
+  await page.reload();
+  await expect(page.getByTestId('session').getByRole('button', { name: 'Log in' })).toBeEnabled();
+});
+
+test('with session storage a reload keeps the session', async ({ page }) => {
+  const { server } = await startSpareServer({ AUTH0_TOKEN_STORAGE: 'session' });
+  try {
+    await page.goto(`http://${SPARE_ADDR}/`);
+    await logIn(page, 'bob@example.com');
+    await page.reload();
+    await expect(page.getByTestId('user-name')).toHaveText('Bob Viewer');
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await expect(page.getByTestId('session').getByRole('button', { name: 'Log in' })).toBeEnabled();
+    expect(await page.evaluate(() => sessionStorage.getItem('auth.session'))).toBeNull();
+  } finally {
+    server.kill('SIGKILL');
+  }
+});
