@@ -371,14 +371,33 @@ async fn external_api_page_renders_disabled_buttons_until_hydrated() {
     let answer = f.send(get("/external-api", &[])).await;
     assert_eq!(answer.status, StatusCode::OK);
     for label in ["Ping public", "Ping protected", "Ping scoped"] {
-        assert!(answer.body.contains(label), "{label}");
+        // The button's opening tag, just before its label, carries `disabled`.
+        let at = answer
+            .body
+            .find(&format!(">{label}<"))
+            .unwrap_or_else(|| panic!("{label}"));
+        let tag = &answer.body[answer.body[..at].rfind("<button").expect("a button")..at];
+        assert!(tag.contains("disabled"), "{label}: {tag}");
     }
-    assert_eq!(
-        answer.body.matches("disabled").count(),
-        3,
-        "{}",
-        answer.body
-    );
+}
+
+#[tokio::test]
+async fn pages_carry_the_public_login_config_and_no_secrets() {
+    let f = Fixture::new().await;
+    for path in ["/", "/no/such/page"] {
+        let answer = f.send(get(path, &[])).await;
+        let start = answer
+            .body
+            .find(r#"<script id="auth-config" type="application/json">"#)
+            .expect("config script");
+        let json = &answer.body[start..];
+        let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
+        let config: app::login::PublicAuthConfig = serde_json::from_str(json).expect("config json");
+        assert_eq!(config.issuer, f.issuer.issuer);
+        assert_eq!(config.client_id, "test-client");
+        assert_eq!(config.audience, support::AUDIENCE);
+        assert_eq!(config.scope, "openid profile email offline_access");
+    }
 }
 
 #[tokio::test]
