@@ -14,8 +14,9 @@ pub fn HomePage() -> impl IntoView {
                 "talking to an Axum API that verifies Auth0 access tokens."
             </p>
             <p>
-                "Open " <A href="/external-api">"External API"</A>
-                " to call the API's public endpoint."
+                "Log in, then open " <A href="/external-api">"External API"</A>
+                " to call the API's public, protected and scoped endpoints, or "
+                <A href="/profile">"Profile"</A> " to see what the ID token says about you."
             </p>
         </section>
     }
