@@ -135,3 +135,16 @@ test('with session storage a reload keeps the session', async ({ page }) => {
     server.kill('SIGKILL');
   }
 });
+
+test('with the IdP down, "Log in" says so instead of failing silently', async ({ page }) => {
+  // A server of its own whose issuer does not answer (nothing listens on 4999).
+  const { server } = await startSpareServer({ AUTH0_ISSUER: 'http://127.0.0.1:4999/' });
+  try {
+    await page.goto(`http://${SPARE_ADDR}/`);
+    await page.getByTestId('session').getByRole('button', { name: 'Log in' }).click();
+    await expect(page.getByTestId('auth-error')).toContainText('Login could not start: the login service is unreachable');
+    await expect(page).toHaveURL(`http://${SPARE_ADDR}/`);
+  } finally {
+    server.kill('SIGKILL');
+  }
+});

@@ -238,7 +238,6 @@ impl AuthConfig {
             audience: self.audience.clone(),
             scope,
             storage: self.token_storage,
-            refresh_tokens: self.refresh_tokens,
         }
     }
 }

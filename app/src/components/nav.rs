@@ -46,6 +46,11 @@ pub fn NavBar() -> impl IntoView {
                             <button type="button" on:click=login>"Log in"</button>
                         }
                         .into_any(),
+                        AuthStatus::Error(message) => view! {
+                            <span class="login-error" role="alert" data-testid="auth-error">{message}</span>
+                            <button type="button" on:click=login>"Log in"</button>
+                        }
+                        .into_any(),
                     }}
                 </div>
             </nav>

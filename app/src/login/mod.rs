@@ -51,7 +51,6 @@ pub struct PublicAuthConfig {
     /// `openid profile email`, plus `offline_access` when refresh tokens are on.
     pub scope: String,
     pub storage: TokenStorage,
-    pub refresh_tokens: bool,
 }
 
 /// The id of the `<script type="application/json">` that carries the config.

@@ -40,6 +40,9 @@ pub enum AuthStatus {
     /// from): the page offers "Log in again", as Auth0's `login_required` asks.
     Expired,
     LoggedIn(User),
+    /// Login could not start or finish (the IdP is unreachable, say): shown in the
+    /// nav bar beside "Log in".
+    Error(String),
 }
 
 #[derive(Clone, Copy)]
@@ -58,15 +61,14 @@ impl AuthContext {
         #[cfg(feature = "hydrate")]
         {
             let config = self.config.get_value();
+            let status = self.status;
             leptos::task::spawn_local(async move {
                 if let Err(error) =
                     super::browser::pkce::start_login(&config, &return_to, prompt).await
                 {
-                    leptos::logging::error!("login could not start: {error}");
-                    if let Some(window) = web_sys::window() {
-                        let _ =
-                            window.alert_with_message(&format!("Login could not start: {error}"));
-                    }
+                    status.set(AuthStatus::Error(format!(
+                        "Login could not start: {error}."
+                    )));
                 }
             });
         }

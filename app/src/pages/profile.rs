@@ -38,6 +38,7 @@ pub fn ProfilePage() -> impl IntoView {
                 }
                 .into_any()
             }
+            AuthStatus::Error(_) => view! { <p>"Log in to see your profile."</p> }.into_any(),
             _ => view! { <p class="loading" aria-busy="true">"Loading your profile…"</p> }.into_any(),
         }}
     }
