@@ -148,3 +148,35 @@ test('with the IdP down, "Log in" says so instead of failing silently', async ({
     server.kill('SIGKILL');
   }
 });
+
+test('consent_required on the callback offers a login that asks for consent', async ({ page }) => {
+  await page.goto('/callback?error=consent_required&error_description=Consent%20required&state=x');
+  await expect(page.getByTestId('login-error')).toHaveText('The application needs your consent.');
+  const authorize = page.waitForRequest((r) => r.url().startsWith(`${ISSUER}auth?`));
+  await page.getByRole('button', { name: 'Log in again' }).click();
+  const url = new URL((await authorize).url());
+  expect(url.searchParams.get('prompt')).toBe('consent');
+  expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+  expect(url.searchParams.get('audience')).toBe('https://api.leptos-sample.local');
+  expect(url.searchParams.get('nonce')).toBeTruthy();
+});
+
+test('when renewal is refused the page offers to log in again', async ({ page }) => {
+  const { server } = await startSpareServer({ AUTH0_TOKEN_STORAGE: 'session' });
+  try {
+    await page.goto(`http://${SPARE_ADDR}/external-api`);
+    await logIn(page, 'bob@example.com');
+    // The refresh token is revoked (here: replaced) and the access token has expired.
+    await page.evaluate(() => {
+      const session = JSON.parse(sessionStorage.getItem('auth.session')!);
+      sessionStorage.setItem('auth.session', JSON.stringify({ ...session, refresh_token: 'revoked', expires_at: 0 }));
+    });
+    await ping(page, 'Ping protected');
+    await expect(page.getByTestId('session-expired')).toContainText('Your session has ended.');
+    await expect(page.getByTestId('api-error')).toContainText('401 Unauthorized');
+    await expect(page.getByTestId('session').getByRole('button', { name: 'Log in' })).toBeEnabled();
+    expect(await page.evaluate(() => sessionStorage.getItem('auth.session'))).toBeNull();
+  } finally {
+    server.kill('SIGKILL');
+  }
+});

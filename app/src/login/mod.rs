@@ -9,6 +9,7 @@
 //!   ([`browser::store`]), logout.
 
 pub mod state;
+pub mod urls;
 
 #[cfg(feature = "hydrate")]
 pub mod browser;

@@ -12,6 +12,7 @@ pub mod store;
 
 use leptos::prelude::*;
 
+use super::urls::logout_url;
 use super::{AuthStatus, PublicAuthConfig, CONFIG_ELEMENT_ID};
 
 /// Seconds since the epoch, from the browser's clock.
@@ -41,31 +42,16 @@ pub async fn logout(config: &PublicAuthConfig, status: RwSignal<AuthStatus>) {
     let id_token = store::take_session().map(|session| session.id_token);
     // The status stays as it is while the page leaves: "logged out" now would make a
     // guarded page (Profile) start a login at the same moment.
-    let return_to = format!("{}/", origin());
-    let url = match oidc::discover(&config.issuer)
+    let end_session = oidc::discover(&config.issuer)
         .await
         .ok()
-        .and_then(|d| d.end_session_endpoint)
-    {
-        Some(endpoint) => {
-            let mut params = vec![
-                ("client_id", config.client_id.as_str()),
-                ("post_logout_redirect_uri", return_to.as_str()),
-            ];
-            if let Some(hint) = id_token.as_deref() {
-                params.push(("id_token_hint", hint));
-            }
-            format!("{endpoint}?{}", oidc::form(&params))
-        }
-        None => format!(
-            "{}v2/logout?{}",
-            oidc::with_slash(&config.issuer),
-            oidc::form(&[
-                ("client_id", config.client_id.as_str()),
-                ("returnTo", return_to.as_str())
-            ])
-        ),
-    };
+        .and_then(|d| d.end_session_endpoint);
+    let url = logout_url(
+        config,
+        end_session.as_deref(),
+        id_token.as_deref(),
+        &origin(),
+    );
     match web_sys::window().map(|window| window.location().assign(&url)) {
         Some(Ok(())) => {}
         _ => status.set(AuthStatus::LoggedOut),

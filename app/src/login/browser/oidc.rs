@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use super::now;
 use super::pkce::{redirect_uri, PkceSession};
 use super::store::{self, Session};
+use crate::login::urls::{form, with_slash};
 use crate::login::PublicAuthConfig;
 
 /// Leeway on ID-token and access-token times, for clocks that disagree.
@@ -28,23 +29,6 @@ pub struct Discovery {
 
 thread_local! {
     static DISCOVERY: RefCell<Option<Discovery>> = const { RefCell::new(None) };
-}
-
-pub fn with_slash(issuer: &str) -> String {
-    if issuer.ends_with('/') {
-        issuer.to_owned()
-    } else {
-        format!("{issuer}/")
-    }
-}
-
-/// `application/x-www-form-urlencoded` from pairs.
-pub fn form(pairs: &[(&str, &str)]) -> String {
-    let params = web_sys::UrlSearchParams::new().expect("URLSearchParams exists");
-    for (name, value) in pairs {
-        params.append(name, value);
-    }
-    params.to_string().into()
 }
 
 /// The issuer's discovery document (fetched once per page load).

@@ -1,0 +1,88 @@
+//! URLs the login builds, kept free of browser APIs so they are tested natively.
+
+use super::PublicAuthConfig;
+
+/// `application/x-www-form-urlencoded` from pairs (query strings and token requests).
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+pub fn with_slash(issuer: &str) -> String {
+    if issuer.ends_with('/') {
+        issuer.to_owned()
+    } else {
+        format!("{issuer}/")
+    }
+}
+
+/// Where "Log out" sends the browser after clearing its tokens: the OpenID
+/// `end_session_endpoint` (RP-Initiated Logout) when discovery names one, else
+/// Auth0's `/v2/logout`. Both come back to the app's home page.
+pub fn logout_url(
+    config: &PublicAuthConfig,
+    end_session_endpoint: Option<&str>,
+    id_token: Option<&str>,
+    origin: &str,
+) -> String {
+    let return_to = format!("{origin}/");
+    match end_session_endpoint {
+        Some(endpoint) => {
+            let mut params = vec![
+                ("client_id", config.client_id.as_str()),
+                ("post_logout_redirect_uri", return_to.as_str()),
+            ];
+            if let Some(hint) = id_token {
+                params.push(("id_token_hint", hint));
+            }
+            format!("{endpoint}?{}", form(&params))
+        }
+        None => format!(
+            "{}v2/logout?{}",
+            with_slash(&config.issuer),
+            form(&[
+                ("client_id", config.client_id.as_str()),
+                ("returnTo", return_to.as_str())
+            ])
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> PublicAuthConfig {
+        PublicAuthConfig {
+            issuer: "https://tenant.eu.auth0.com/".into(),
+            client_id: "spa client".into(),
+            ..PublicAuthConfig::default()
+        }
+    }
+
+    #[test]
+    fn logout_uses_the_end_session_endpoint_with_hint_when_discovered() {
+        let url = logout_url(
+            &config(),
+            Some("https://idp/session/end"),
+            Some("a.b.c"),
+            "http://127.0.0.1:3000",
+        );
+        assert_eq!(
+            url,
+            "https://idp/session/end?client_id=spa+client\
+             &post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A3000%2F&id_token_hint=a.b.c"
+        );
+    }
+
+    #[test]
+    fn logout_falls_back_to_auth0_v2_logout() {
+        let url = logout_url(&config(), None, Some("a.b.c"), "http://127.0.0.1:3000");
+        assert_eq!(
+            url,
+            "https://tenant.eu.auth0.com/v2/logout?client_id=spa+client&returnTo=http%3A%2F%2F127.0.0.1%3A3000%2F"
+        );
+        assert!(!url.contains("a.b.c"), "Auth0's endpoint takes no token");
+    }
+}
