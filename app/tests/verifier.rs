@@ -425,3 +425,41 @@ async fn keys_that_must_not_verify_are_skipped() {
         Err(AuthError::InvalidToken(_))
     ));
 }
+
+#[tokio::test]
+async fn keys_are_refreshed_in_the_background() {
+    let old = TestKey::rsa_a();
+    let new = TestKey::rsa_b();
+    let issuer = TestIssuer::start(&[&old]).await;
+    // On-demand refetches off: only the background refresh can bring the new key.
+    let jwks = Arc::new(app::auth::JwksCache::new(
+        issuer.issuer.clone(),
+        app::auth::config::JwksSettings {
+            refresh_interval: std::time::Duration::from_millis(100),
+            max_fetches_per_minute: 0,
+            fetch_timeout: std::time::Duration::from_secs(2),
+        },
+    ));
+    let verifier = app::auth::Verifier::new(&issuer.config(), jwks.clone());
+    let refresher = tokio::spawn(jwks.clone().run_refresh());
+
+    let token = new.sign(&claims(&issuer.issuer));
+    while !jwks.is_ready() {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        invalid(verifier.verify(&token).await),
+        "The token is signed with an unknown key"
+    );
+    issuer.set_keys(&[&new]);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while verifier.verify(&token).await.is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the new key never arrived"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(issuer.jwks_fetches() >= 2);
+    refresher.abort();
+}
