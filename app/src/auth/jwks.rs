@@ -19,6 +19,7 @@ use tokio::sync::Mutex;
 
 use super::config::JwksSettings;
 use super::keys::{parse_jwks, VerifyKey};
+use crate::login::urls::with_slash;
 
 /// The keys from one successful fetch.
 #[derive(Default)]
@@ -238,8 +239,10 @@ impl JwksCache {
     }
 
     async fn discover(&self) -> Result<String, FetchError> {
-        let separator = if self.issuer.ends_with('/') { "" } else { "/" };
-        let url = format!("{}{separator}.well-known/openid-configuration", self.issuer);
+        let url = format!(
+            "{}.well-known/openid-configuration",
+            with_slash(&self.issuer)
+        );
         let discovery: Discovery = self.get_json(&url).await?;
         if discovery.issuer != self.issuer {
             return Err(FetchError::IssuerMismatch {

@@ -178,7 +178,10 @@ impl Verifier {
     /// When a key refresh removed a key, tokens signed with it must be checked again.
     fn drop_cache_if_keys_were_revoked(&self) {
         let revocations = self.jwks.revocations();
-        if self.cache_epoch.swap(revocations, Ordering::AcqRel) != revocations {
+        // A plain load on the hot path; the swap (a write) only when keys changed.
+        if self.cache_epoch.load(Ordering::Acquire) != revocations
+            && self.cache_epoch.swap(revocations, Ordering::AcqRel) != revocations
+        {
             self.cache.clear();
         }
     }
