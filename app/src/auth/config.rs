@@ -73,21 +73,14 @@ impl std::error::Error for ConfigError {}
 
 /// `auth_config.json`, as in Auth0's sample (empty strings count as unset).
 #[derive(Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfigFile {
-    #[serde(default)]
     pub domain: Option<String>,
-    #[serde(default)]
     pub issuer: Option<String>,
-    #[serde(default)]
     pub client_id: Option<String>,
-    #[serde(default)]
     pub audience: Option<String>,
-    #[serde(default)]
     pub token_storage: Option<String>,
-    #[serde(default)]
     pub use_refresh_tokens: Option<bool>,
-    #[serde(default)]
     pub cors_allowed_origins: Option<Vec<String>>,
 }
 

@@ -29,6 +29,7 @@ pub const MAX_TOKEN_LEN: usize = 16 * 1024;
 pub const TOKEN_CACHE_CAPACITY: usize = 10_000;
 
 const MALFORMED: AuthError = AuthError::InvalidToken("The token is malformed");
+const TOO_LONG: AuthError = AuthError::InvalidToken("The token is too long");
 const MISSING_CLAIM: AuthError =
     AuthError::InvalidToken("The token lacks a required claim (exp, iss or aud)");
 
@@ -84,7 +85,7 @@ impl Verifier {
     /// verified before are answered from the cache until their `exp`.
     pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, AuthError> {
         if token.len() > MAX_TOKEN_LEN {
-            return Err(AuthError::InvalidToken("The token is too long"));
+            return Err(TOO_LONG);
         }
         let now = get_current_timestamp();
         let hash = VerifiedTokenCache::hash(token);
@@ -100,7 +101,7 @@ impl Verifier {
     /// The full verification, without the cache (benchmarks compare the two).
     pub async fn verify_uncached(&self, token: &str) -> Result<Claims, AuthError> {
         if token.len() > MAX_TOKEN_LEN {
-            return Err(AuthError::InvalidToken("The token is too long"));
+            return Err(TOO_LONG);
         }
         let (message, signature) = token.rsplit_once('.').ok_or(MALFORMED)?;
         let (header, payload) = message.split_once('.').ok_or(MALFORMED)?;

@@ -5,8 +5,8 @@ use oauth2::basic::BasicClient;
 use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope};
 use serde::{Deserialize, Serialize};
 
-use super::{oidc, origin};
-use crate::login::PublicAuthConfig;
+use super::{oidc, origin, store};
+use crate::login::{PublicAuthConfig, TokenStorage};
 
 const KEY_PREFIX: &str = "auth.pkce.";
 
@@ -19,7 +19,7 @@ pub struct PkceSession {
 }
 
 fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.session_storage().ok()?
+    store::web_storage(TokenStorage::Session)
 }
 
 impl PkceSession {

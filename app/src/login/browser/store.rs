@@ -42,7 +42,8 @@ thread_local! {
     static REFRESHING: RefCell<Option<Refresh>> = const { RefCell::new(None) };
 }
 
-fn web_storage(kind: TokenStorage) -> Option<web_sys::Storage> {
+/// The browser storage behind `kind` (`None` for memory, or when unavailable).
+pub(super) fn web_storage(kind: TokenStorage) -> Option<web_sys::Storage> {
     let window = web_sys::window()?;
     match kind {
         TokenStorage::Memory => None,
