@@ -1,6 +1,8 @@
 //! The Leptos application: shell, router, pages, components and server functions.
 //!
 //! Layout:
+//! - [`assets`]: the built files' (content-hashed) URLs and the hydration scripts
+//!   that load them under the page's CSP nonce.
 //! - [`api`]: server functions (`/api/ping_*`) and the messages they return; the
 //!   server-only half lives in `api::ssr` so the wasm never sees it.
 //! - `auth` (feature `ssr`): bearer-token verification, JWKS cache, extractor.
@@ -13,6 +15,7 @@
 //! with `hydrate` into the wasm (`frontend/`).
 
 pub mod api;
+pub mod assets;
 #[cfg(feature = "ssr")]
 pub mod auth;
 pub mod client;
@@ -21,7 +24,7 @@ pub mod login;
 pub mod pages;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, Link, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path,
@@ -49,8 +52,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <AutoReload options />
+                <assets::HydrationScripts />
                 <script id=CONFIG_ELEMENT_ID type="application/json" inner_html=auth_config></script>
                 <MetaTags />
             </head>
@@ -68,7 +71,6 @@ pub fn App() -> impl IntoView {
     provide_auth();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/auth0-leptos.css" />
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
         <Title formatter=|page: String| format!("{page} | {APP_NAME}") />
         <Router>

@@ -75,12 +75,25 @@ async fn rejects_forged_and_wrong_tokens() {
         "The token's algorithm is not allowed"
     );
 
-    // HS256 keyed with the RSA public key (the classic algorithm confusion).
+    // HS256 keyed with the RSA public key (the classic algorithm confusion):
+    // refused on its `alg` alone, before any key is looked up.
     let public_pem = serde_json::to_vec(&rsa.jwk).unwrap();
     let hmac = EncodingKey::from_secret(&public_pem).unwrap();
     let confused = jsonwebtoken::encode(&header(Algorithm::HS256), &good, &hmac).unwrap();
     assert_eq!(
         invalid(verifier.verify(&confused).await),
+        "The token's algorithm is not allowed"
+    );
+    // An asymmetric algorithm the key does not allow (EC key, RSA algorithm).
+    let mismatched = rsa.sign_with(
+        Header {
+            kid: Some(ec.kid.clone()),
+            ..Header::new(Algorithm::RS256)
+        },
+        &good,
+    );
+    assert_eq!(
+        invalid(verifier.verify(&mismatched).await),
         "The token's algorithm is not allowed for its key"
     );
 
@@ -167,12 +180,18 @@ async fn rejects_forged_and_wrong_tokens() {
     );
     assert_eq!(
         invalid(verifier.verify(&with(json!({"exp": null}))).await),
-        "The token lacks a required claim (exp, iss or aud)"
+        "The token lacks a required claim (exp, iss, aud or sub)"
     );
     assert_eq!(
         invalid(verifier.verify(&with(json!({"aud": null}))).await),
-        "The token lacks a required claim (exp, iss or aud)"
+        "The token lacks a required claim (exp, iss, aud or sub)"
     );
+    for no_subject in [json!({"sub": null}), json!({"sub": ""}), json!({"sub": 42})] {
+        assert_eq!(
+            invalid(verifier.verify(&with(no_subject)).await),
+            "The token lacks a required claim (exp, iss, aud or sub)"
+        );
+    }
 
     // Type confusion: a far-future expiry as a string is not a number.
     assert_eq!(
@@ -374,12 +393,21 @@ async fn verified_tokens_are_cached_and_failures_are_not() {
         "second call is served from the cache"
     );
 
-    // A token of a key not yet published fails, then verifies once the key appears:
-    // the failure was not remembered.
+    // A token of a key not yet published fails, then verifies once the key appears
+    // (at the next fetch: its unknown `kid` is remembered until then, so asking
+    // again does not refetch): the failure was not cached as a verdict.
     let new = TestKey::rsa_b();
     let pending = new.sign(&claims(&issuer.issuer));
     assert!(verifier.verify(&pending).await.is_err());
     issuer.set_keys(&[&rsa, &new]);
+    let fetches = issuer.jwks_fetches();
+    assert!(verifier.verify(&pending).await.is_err());
+    assert_eq!(
+        issuer.jwks_fetches(),
+        fetches,
+        "a remembered unknown kid does not refetch"
+    );
+    verifier.jwks().refresh().await.unwrap();
     assert!(verifier.verify(&pending).await.is_ok());
 }
 
@@ -432,14 +460,17 @@ async fn keys_are_refreshed_in_the_background() {
     let new = TestKey::rsa_b();
     let issuer = TestIssuer::start(&[&old]).await;
     // On-demand refetches off: only the background refresh can bring the new key.
-    let jwks = Arc::new(app::auth::JwksCache::new(
-        issuer.issuer.clone(),
-        app::auth::config::JwksSettings {
-            refresh_interval: std::time::Duration::from_millis(100),
-            max_fetches_per_minute: 0,
-            fetch_timeout: std::time::Duration::from_secs(2),
-        },
-    ));
+    let jwks = Arc::new(
+        app::auth::JwksCache::new(
+            issuer.issuer.clone(),
+            app::auth::config::JwksSettings {
+                refresh_interval: std::time::Duration::from_millis(100),
+                max_fetches_per_minute: 0,
+                ..app::auth::config::JwksSettings::default()
+            },
+        )
+        .unwrap(),
+    );
     let verifier = app::auth::Verifier::new(&issuer.config(), jwks.clone());
     let refresher = tokio::spawn(jwks.clone().run_refresh());
 
@@ -462,4 +493,206 @@ async fn keys_are_refreshed_in_the_background() {
     }
     assert!(issuer.jwks_fetches() >= 2);
     refresher.abort();
+}
+
+/// The flood of the issue: 500 made-up `kid`s cost at most the refetch budget, and
+/// a key rotated in afterwards is still picked up within one window (a minute in
+/// production; two seconds here), with no more than one extra fetch per window.
+#[tokio::test]
+async fn a_rotation_after_a_kid_flood_is_picked_up_within_a_window() {
+    let old = TestKey::rsa_a();
+    let new = TestKey::rsa_b();
+    let issuer = TestIssuer::start(&[&old]).await;
+    let window = std::time::Duration::from_secs(2);
+    let budget = 5;
+    let jwks = Arc::new(
+        app::auth::JwksCache::new(
+            issuer.issuer.clone(),
+            app::auth::config::JwksSettings {
+                max_fetches_per_minute: budget,
+                fetch_window: window,
+                ..app::auth::config::JwksSettings::default()
+            },
+        )
+        .unwrap(),
+    );
+    let verifier = app::auth::Verifier::new(&issuer.config(), jwks.clone());
+    let refresher = tokio::spawn(jwks.clone().run_refresh());
+    while !jwks.is_ready() {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let c = claims(&issuer.issuer);
+    let flood: Vec<String> = (0..500)
+        .map(|i| {
+            old.sign_with(
+                Header {
+                    kid: Some(format!("random-{i}-{}", now())),
+                    ..Header::new(Algorithm::RS256)
+                },
+                &c,
+            )
+        })
+        .collect();
+    let results = futures::future::join_all(flood.iter().map(|t| verifier.verify(t))).await;
+    assert!(results
+        .iter()
+        .all(|r| matches!(r, Err(AuthError::InvalidToken(_)))));
+    let after_flood = issuer.jwks_fetches();
+    assert!(
+        after_flood <= 1 + budget as usize,
+        "the flood caused {after_flood} fetches"
+    );
+
+    issuer.set_keys(&[&new]); // a real rotation, just after the flood
+    let token = new.sign(&c);
+    let started = std::time::Instant::now();
+    while verifier.verify(&token).await.is_err() {
+        assert!(
+            started.elapsed() < window * 2,
+            "the rotated key was not picked up within a window"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        issuer.jwks_fetches() <= 1 + 2 * budget as usize,
+        "{} fetches",
+        issuer.jwks_fetches()
+    );
+    refresher.abort();
+}
+
+#[tokio::test]
+async fn tokens_with_algorithms_no_key_allows_never_cause_a_fetch() {
+    let rsa = TestKey::rsa_a();
+    let issuer = TestIssuer::start(&[&rsa]).await;
+    let verifier = issuer.verifier().await;
+    let c = claims(&issuer.issuer);
+    let secret = EncodingKey::from_secret(b"secret").unwrap();
+    for i in 0..50 {
+        let hs = jsonwebtoken::encode(
+            &Header {
+                kid: Some(format!("unknown-{i}")),
+                ..Header::new(Algorithm::HS256)
+            },
+            &c,
+            &secret,
+        )
+        .unwrap();
+        assert_eq!(
+            invalid(verifier.verify(&hs).await),
+            "The token's algorithm is not allowed"
+        );
+        let payload = b64(serde_json::to_string(&c).unwrap().as_bytes());
+        let none = format!(
+            "{}.{payload}.",
+            b64(format!(r#"{{"alg":"none","kid":"unknown-{i}"}}"#).as_bytes())
+        );
+        assert!(verifier.verify(&none).await.is_err());
+    }
+    assert_eq!(issuer.jwks_fetches(), 1, "only the initial load");
+}
+
+#[tokio::test]
+async fn a_key_replaced_under_the_same_kid_invalidates_cached_tokens() {
+    let original = TestKey::rsa_a();
+    let issuer = TestIssuer::start(&[&original]).await;
+    let verifier = issuer.verifier().await;
+    let token = original.sign(&claims(&issuer.issuer));
+    assert!(verifier.verify(&token).await.is_ok(), "verified and cached");
+
+    // The IdP now publishes another key under the same kid.
+    let mut impostor = TestKey::rsa_b().jwk;
+    impostor["kid"] = json!(original.kid);
+    issuer.set_raw_keys(vec![impostor]);
+    verifier.jwks().refresh().await.unwrap();
+    assert_eq!(
+        invalid(verifier.verify(&token).await),
+        "The token's signature is invalid",
+        "the cached verdict went with the key that gave it"
+    );
+}
+
+#[tokio::test]
+async fn jwks_fetches_refuse_what_an_issuer_should_not_send() {
+    use app::auth::jwks::FetchError;
+    let rsa = TestKey::rsa_a();
+
+    let issuer = TestIssuer::start(&[&rsa]).await;
+    issuer.set_jwks_body("text/html", b"<html>login</html>".to_vec());
+    let error = issuer
+        .verifier_not_loaded()
+        .jwks()
+        .refresh()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, FetchError::ContentType(_)), "{error}");
+
+    let huge = format!(r#"{{"keys": [], "pad": "{}"}}"#, "x".repeat(300 * 1024));
+    issuer.set_jwks_body("application/json", huge.into_bytes());
+    let error = issuer
+        .verifier_not_loaded()
+        .jwks()
+        .refresh()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, FetchError::TooLarge), "{error}");
+
+    issuer.set_jwks_body("application/json", Vec::new()); // back to the real keys
+    let many: Vec<_> = (0..65)
+        .map(|i| {
+            let mut jwk = rsa.jwk.clone();
+            jwk["kid"] = json!(format!("k{i}"));
+            jwk
+        })
+        .collect();
+    issuer.set_raw_keys(many);
+    let error = issuer
+        .verifier_not_loaded()
+        .jwks()
+        .refresh()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, FetchError::TooManyKeys(65)), "{error}");
+    issuer.set_keys(&[&rsa]);
+
+    // `application/jwk-set+json` is JSON too.
+    issuer.set_jwks_content_type("application/jwk-set+json; charset=utf-8");
+    assert!(issuer.verifier_not_loaded().jwks().refresh().await.is_ok());
+
+    // jwks_uri over plain http off loopback.
+    issuer.set_jwks_uri("http://keys.example.com/jwks.json");
+    let error = issuer
+        .verifier_not_loaded()
+        .jwks()
+        .refresh()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, FetchError::InsecureUrl(_)), "{error}");
+
+    // A redirect on the same origin is followed; one to another origin is not
+    // (localhost and 127.0.0.1 are different origins, though the same server).
+    let port = issuer
+        .issuer
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    issuer.set_jwks_uri(&format!(
+        "{}redirect?to=/.well-known/jwks.json",
+        issuer.issuer
+    ));
+    assert!(issuer.verifier_not_loaded().jwks().refresh().await.is_ok());
+    issuer.set_jwks_uri(&format!(
+        "{}redirect?to=http://localhost:{port}/.well-known/jwks.json",
+        issuer.issuer
+    ));
+    let error = issuer
+        .verifier_not_loaded()
+        .jwks()
+        .refresh()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, FetchError::Http(_)), "{error}");
+    assert!(error.to_string().contains("redirect"), "{error}");
 }

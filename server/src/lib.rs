@@ -2,49 +2,117 @@
 //! built by cargo-leptos, and the plain REST API.
 //!
 //! Layout:
-//! - [`app`]: the whole [`Router`], built in one place so tests can drive it with
-//!   `tower::ServiceExt::oneshot`.
+//! - [`app`]: the whole [`Router`] and its layers, built in one place so tests can
+//!   drive it with `tower::ServiceExt::oneshot`.
 //! - [`rest`]: JSON routes for non-browser clients (`/api/public`, `/api/private`,
 //!   `/api/private-scoped`) and their CORS policy.
 //! - [`health`]: `/healthz` (alive) and `/readyz` (issuer keys loaded).
+//! - [`headers`]: security headers (CSP with a per-page nonce) and caching policy.
+//! - [`limits`]: the request body limit (the timeout and concurrency cap are layers).
+//! - [`serve`]: the accept loop: header read timeout, connection cap, bounded drain.
+//! - [`settings`]: [`settings::ServerSettings`] (public URL, limits) from the environment.
 //! - [`telemetry`]: `tracing` setup and the request-logging layer.
-//! - [`shutdown`]: graceful shutdown on Ctrl-C and SIGTERM.
+//! - [`shutdown`]: the Ctrl-C / SIGTERM signal.
 //!
 //! Token verification itself lives in `app::auth`, shared with the server functions.
 //! `main.rs` reads the configuration, starts the key refresh, binds and serves.
 
+pub mod headers;
 pub mod health;
+pub mod limits;
 pub mod rest;
+pub mod serve;
+pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
 
+use std::path::Path;
 use std::sync::Arc;
 
+use app::assets::SiteAssets;
 use app::auth::{AuthConfig, Verifier};
-use axum::{Extension, Router};
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::{middleware, Extension, Router};
+use leptos::nonce::Nonce;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
+use tower_http::timeout::TimeoutLayer;
+
+use headers::HeaderPolicy;
+use settings::ServerSettings;
 
 /// The complete application router. `verifier` checks bearer tokens for the REST
 /// routes and the server functions alike (they find it as a request extension).
-pub fn app(leptos_options: LeptosOptions, config: &AuthConfig, verifier: Arc<Verifier>) -> Router {
+pub fn app(
+    leptos_options: LeptosOptions,
+    config: &AuthConfig,
+    settings: &ServerSettings,
+    verifier: Arc<Verifier>,
+) -> Router {
     let routes = generate_route_list(app::App);
-    // The browser's login settings, rendered into every page (404s included).
+    let assets = SiteAssets::load(&leptos_options);
+    let policy = Arc::new(HeaderPolicy::new(
+        &config.issuer,
+        settings,
+        assets.hashed,
+        leptos_options.reload_port,
+    ));
+    // What every page (404s included) renders with: the browser's login settings,
+    // the built files' names, and the CSP nonce the header layer made for it.
     let public = config.public();
-    let provide_public = move || provide_context(public.clone());
+    let page_context = move || {
+        provide_context(public.clone());
+        provide_context(assets.clone());
+        let nonce = use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Nonce>().cloned());
+        if let Some(nonce) = nonce {
+            provide_context(nonce);
+        }
+    };
+    // Built files: precompressed variants (`cargo leptos build --precompress`) when
+    // present, so the wasm goes out as brotli without compressing per request.
+    let pkg_dir =
+        Path::new(leptos_options.site_root.as_ref()).join(leptos_options.site_pkg_dir.as_ref());
+    let pkg = ServeDir::new(pkg_dir)
+        .precompressed_br()
+        .precompressed_gzip();
+
+    // Outermost first: logging, headers, compression, timeout, concurrency, body.
+    let layers = ServiceBuilder::new()
+        .layer(telemetry::http_trace_layer())
+        .layer(middleware::from_fn_with_state(policy, headers::set_headers))
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            settings.request_timeout,
+        ))
+        .layer(GlobalConcurrencyLimitLayer::new(
+            settings.max_concurrent_requests,
+        ))
+        .layer(middleware::from_fn_with_state(
+            settings.body_limit_bytes,
+            limits::limit_body,
+        ))
+        .layer(DefaultBodyLimit::max(settings.body_limit_bytes));
 
     Router::new()
         .merge(rest::routes(&config.cors_allowed_origins))
         .merge(health::routes(verifier.clone()))
-        .leptos_routes_with_context(&leptos_options, routes, provide_public.clone(), {
+        .nest_service(&format!("/{}", leptos_options.site_pkg_dir), pkg)
+        .leptos_routes_with_context(&leptos_options, routes, page_context.clone(), {
             let leptos_options = leptos_options.clone();
             move || app::shell(leptos_options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context(
-            provide_public,
+            page_context,
             app::shell,
         ))
         .with_state(leptos_options)
         .layer(Extension(verifier))
-        .layer(telemetry::http_trace_layer())
+        .layer(layers)
 }

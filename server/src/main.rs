@@ -6,19 +6,21 @@ use std::sync::Arc;
 
 use app::auth::{AuthConfig, JwksCache, Verifier};
 use leptos::prelude::get_configuration;
+use server::settings::ServerSettings;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     server::telemetry::init();
 
     // Without issuer and audience the protected routes cannot be protected: refuse to start.
-    let config = match AuthConfig::from_env() {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(2);
-        }
-    };
+    let (config, settings) =
+        match AuthConfig::from_env().and_then(|config| Ok((config, ServerSettings::from_env()?))) {
+            Ok(both) => both,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::from(2);
+            }
+        };
     // `None`: settings come from the environment cargo-leptos sets (and compiles in),
     // so `target/release/server` runs from the repo root without cargo-leptos.
     let options = match get_configuration(None) {
@@ -42,19 +44,18 @@ async fn main() -> ExitCode {
 
     // The IdP being down is not fatal: public routes serve, protected ones answer 503
     // until the keys arrive.
-    let jwks = Arc::new(JwksCache::new(config.issuer.clone(), config.jwks.clone()));
+    let jwks = match JwksCache::new(config.issuer.clone(), config.jwks.clone()) {
+        Ok(jwks) => Arc::new(jwks),
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     tokio::spawn(jwks.clone().run_refresh());
     let verifier = Arc::new(Verifier::new(&config, jwks));
     tracing::info!(issuer = %config.issuer, audience = %config.audience, "listening on http://{addr}");
 
-    let served = axum::serve(listener, server::app(options, &config, verifier))
-        .with_graceful_shutdown(server::shutdown::signal())
-        .await;
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(%error, "server error");
-            ExitCode::FAILURE
-        }
-    }
+    let app = server::app(options, &config, &settings, verifier);
+    server::serve::serve(listener, app, &settings, server::shutdown::signal()).await;
+    ExitCode::SUCCESS
 }

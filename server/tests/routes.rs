@@ -20,6 +20,7 @@ fn app_with(config: &AuthConfig, verifier: Arc<Verifier>) -> Router {
     server::app(
         LeptosOptions::builder().output_name("auth0-leptos").build(),
         config,
+        &server::settings::ServerSettings::default(),
         verifier,
     )
 }
@@ -209,16 +210,28 @@ async fn malformed_authorization_headers_are_400_invalid_request() {
     let f = Fixture::new().await;
     let token = f.token(json!({}));
     let bearer = format!("Bearer {token}");
-    for headers in [
-        vec![bearer.as_str(), bearer.as_str()],
-        vec!["Basic dXNlcjpwYXNz"],
-    ] {
+    for headers in [vec![bearer.as_str(), bearer.as_str()], vec!["Bearer"]] {
         let answer = f.send(get("/api/private", &headers)).await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST);
         assert!(answer
             .header(header::WWW_AUTHENTICATE)
             .contains(r#"error="invalid_request""#));
         assert_eq!(answer.json()["error"], "invalid_request");
+    }
+}
+
+/// RFC 6750 3.1: a client that tried another scheme gets the bare challenge that
+/// tells it to use Bearer, with no error code.
+#[tokio::test]
+async fn another_authorization_scheme_gets_401_and_the_bearer_challenge() {
+    let f = Fixture::new().await;
+    for scheme in ["Basic dXNlcjpwYXNz", "Digest username=\"a\"", "Negotiate"] {
+        let answer = f.send(get("/api/private", &[scheme])).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{scheme}");
+        assert_eq!(
+            answer.header(header::WWW_AUTHENTICATE),
+            r#"Bearer realm="api""#
+        );
     }
 }
 

@@ -46,12 +46,9 @@ impl BearerToken {
         let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
         let credentials = credentials.trim_start();
         if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(if credentials.is_empty() {
-                // Another scheme with nothing for us: as if no token were sent.
-                AuthError::MissingToken
-            } else {
-                AuthError::InvalidRequest("The Authorization header must use the Bearer scheme")
-            });
+            // Another scheme (Basic, ...): no Bearer credentials were sent, so the
+            // answer is the bare challenge that names the scheme to use (RFC 6750 3.1).
+            return Err(AuthError::MissingToken);
         }
         if !is_b64token(credentials) {
             return Err(AuthError::InvalidRequest(
@@ -116,13 +113,15 @@ mod tests {
             BearerToken::from_headers(&headers(&[])),
             Err(AuthError::MissingToken)
         );
-        assert_eq!(
-            BearerToken::from_headers(&headers(&["Basic"])),
-            Err(AuthError::MissingToken)
-        );
+        for other_scheme in ["Basic", "Basic dXNlcjpwYXNz", "DPoPx a.b.c", "Token a.b.c"] {
+            assert_eq!(
+                BearerToken::from_headers(&headers(&[other_scheme])),
+                Err(AuthError::MissingToken),
+                "{other_scheme}"
+            );
+        }
         for bad in [
             &["Bearer a.b.c", "Bearer a.b.c"][..],
-            &["Basic dXNlcjpwYXNz"],
             &["Bearer"],
             &["Bearer a b"],
             &["Bearer a\"b"],

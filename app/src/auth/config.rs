@@ -32,7 +32,10 @@ pub const DEFAULT_CONFIG_FILE: &str = "auth_config.json";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JwksSettings {
     pub refresh_interval: Duration,
+    /// On-demand refetches (unknown `kid`) allowed per `fetch_window`.
     pub max_fetches_per_minute: u32,
+    /// The rate limit's window: a minute, shorter only in tests.
+    pub fetch_window: Duration,
     pub fetch_timeout: Duration,
 }
 
@@ -41,6 +44,7 @@ impl Default for JwksSettings {
         Self {
             refresh_interval: Duration::from_secs(600),
             max_fetches_per_minute: 5,
+            fetch_window: Duration::from_secs(60),
             fetch_timeout: Duration::from_secs(5),
         }
     }
@@ -190,11 +194,22 @@ impl AuthConfig {
             },
         };
 
+        let client_id = env("AUTH0_CLIENT_ID").or(non_empty(file.client_id));
+        // ID tokens carry the client id as `aud`: with that audience, an ID token
+        // (which any logged-in user holds) would pass as an access token.
+        if client_id.as_deref() == Some(audience.as_str()) {
+            return Err(ConfigError(
+                "AUTH0_AUDIENCE equals AUTH0_CLIENT_ID: use your API's identifier as the \
+                 audience, not the application's client id"
+                    .into(),
+            ));
+        }
+
         let defaults = JwksSettings::default();
         Ok(Self {
             issuer,
             audience,
-            client_id: env("AUTH0_CLIENT_ID").or(non_empty(file.client_id)),
+            client_id,
             token_storage,
             refresh_tokens,
             cors_allowed_origins,
@@ -212,7 +227,7 @@ impl AuthConfig {
                     u64::from(defaults.max_fetches_per_minute),
                     0..=600,
                 )? as u32,
-                fetch_timeout: defaults.fetch_timeout,
+                ..defaults
             },
         })
     }
@@ -235,7 +250,8 @@ impl AuthConfig {
     }
 }
 
-fn number(
+/// A whole-number setting `name` from `env`, `default` when unset, within `range`.
+pub fn number(
     env: &impl Fn(&str) -> Option<String>,
     name: &str,
     default: u64,
@@ -254,7 +270,8 @@ fn number(
     }
 }
 
-fn is_loopback(host: &str) -> bool {
+/// `localhost`, 127.0.0.0/8 or ::1 (where plain `http` is allowed).
+pub fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host
             .parse::<std::net::IpAddr>()
@@ -418,6 +435,14 @@ mod tests {
                     ("API_CORS_ALLOWED_ORIGINS", "https://a.com/path"),
                 ],
                 "API_CORS_ALLOWED_ORIGINS",
+            ),
+            (
+                &[
+                    ("AUTH0_DOMAIN", "t.auth0.com"),
+                    ("AUTH0_AUDIENCE", "spa-client"),
+                    ("AUTH0_CLIENT_ID", "spa-client"),
+                ],
+                "AUTH0_AUDIENCE equals AUTH0_CLIENT_ID",
             ),
         ];
         for (vars, expected) in cases {

@@ -12,9 +12,9 @@ pub const REALM: &str = "api";
 /// the token or from internals ever reaches a client or a log through this type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthError {
-    /// No `Authorization` header (or another scheme without credentials).
+    /// No `Authorization` header, or one of another scheme (RFC 6750 3.1: no error code).
     MissingToken,
-    /// The header is malformed: two of them, a non-Bearer scheme with a token, junk.
+    /// The header is malformed: two of them, `Bearer` without a token, junk.
     InvalidRequest(&'static str),
     /// The token was read but fails a check (signature, expiry, issuer, ...).
     InvalidToken(&'static str),

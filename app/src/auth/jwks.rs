@@ -4,9 +4,20 @@
 //!   `issuer` must equal ours, or nothing is trusted.
 //! - Loaded at start and refreshed in the background; a failed fetch keeps the keys
 //!   we have, so a flaky IdP never logs everybody out.
+//! - Fetches are careful ([`fetch`](self#fetching)): `https` only (plain `http` on
+//!   loopback), redirects only on the same origin, a JSON content type, a size cap
+//!   and a key-count cap.
 //! - A token with an unknown `kid` (keys rotated) triggers one refetch shared by every
-//!   request waiting on it (single-flight), and on-demand refetches are rate-limited
-//!   so a flood of made-up `kid`s cannot hammer the IdP.
+//!   request waiting on it (single-flight). On-demand refetches are rate-limited (a
+//!   budget per window), and a `kid` still unknown after a fetch is remembered, so a
+//!   flood of made-up `kid`s cannot hammer the IdP. When the budget is spent, one
+//!   refetch is still made when the window allows, so a real rotation is picked up
+//!   within a window rather than at the next background refresh.
+//!
+//! # Fetching
+//! Discovery and JWKS documents come through [`JwksCache::get_json`]: at most
+//! [`MAX_DOCUMENT_BYTES`], `application/json` (or a `+json` type), at most
+//! [`MAX_KEYS`] keys, redirects at most 3 and never to another origin.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,11 +26,19 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::Value;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
 
-use super::config::JwksSettings;
+use super::config::{is_loopback, ConfigError, JwksSettings};
 use super::keys::{parse_jwks, VerifyKey};
 use crate::login::urls::with_slash;
+
+/// Largest discovery or JWKS document accepted (Auth0's are a few KB).
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+/// Most keys a JWKS may hold (Auth0 publishes 2 or 3); a larger set is refused whole.
+pub const MAX_KEYS: usize = 64;
+/// Unknown `kid`s remembered at most (each for [`UNKNOWN_KID_TTL`]).
+const UNKNOWN_KIDS_CAPACITY: u64 = 10_000;
+const UNKNOWN_KID_TTL: Duration = Duration::from_secs(600);
 
 /// The keys from one successful fetch.
 #[derive(Default)]
@@ -58,6 +77,8 @@ struct FetchState {
     jwks_uri: Option<String>,
     /// When recent on-demand fetches happened, for the rate limit.
     recent: VecDeque<Instant>,
+    /// When the last fetch of any kind was made.
+    last_fetch: Option<Instant>,
 }
 
 #[derive(Deserialize)]
@@ -70,7 +91,13 @@ struct Discovery {
 #[derive(Debug)]
 pub enum FetchError {
     Http(reqwest::Error),
+    Status(u16),
+    ContentType(String),
+    TooLarge,
+    Json(serde_json::Error),
+    InsecureUrl(String),
     IssuerMismatch { discovered: String },
+    TooManyKeys(usize),
     NoUsableKeys,
 }
 
@@ -78,15 +105,48 @@ impl std::fmt::Display for FetchError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Http(error) => write!(f, "{error}"),
+            Self::Status(status) => write!(f, "the issuer answered HTTP {status}"),
+            Self::ContentType(found) => {
+                write!(f, "expected a JSON document, got content type {found:?}")
+            }
+            Self::TooLarge => write!(f, "the document is over {MAX_DOCUMENT_BYTES} bytes"),
+            Self::Json(error) => write!(f, "the document is not valid JSON: {error}"),
+            Self::InsecureUrl(url) => {
+                write!(f, "{url:?} is not https (plain http only on loopback)")
+            }
             Self::IssuerMismatch { discovered } => {
                 write!(
                     f,
                     "discovery document names issuer {discovered:?}, not the configured one"
                 )
             }
+            Self::TooManyKeys(count) => {
+                write!(f, "the JWKS holds {count} keys, more than {MAX_KEYS}")
+            }
             Self::NoUsableKeys => write!(f, "the JWKS holds no key usable for signatures"),
         }
     }
+}
+
+/// `https`, or plain `http` to a loopback host (the dev IdP).
+fn secure_url(url: &reqwest::Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => url.host_str().is_some_and(is_loopback),
+        _ => false,
+    }
+}
+
+/// `application/json`, or any `+json` type (`application/jwk-set+json`).
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 pub struct JwksCache {
@@ -97,19 +157,37 @@ pub struct JwksCache {
     fetch: Mutex<FetchState>,
     /// Bumped after every fetch attempt, so waiters can tell one happened meanwhile.
     attempts: AtomicU64,
-    /// Bumped when a refresh removes a key, so verified-token caches can be dropped.
-    revocations: AtomicU64,
+    /// `kid`s a fetch did not find, with the fetch (`attempts`) that did not find them.
+    unknown_kids: moka::sync::Cache<String, u64>,
+    /// An unknown `kid` could not be fetched now: the refresh task fetches when allowed.
+    refetch_wanted: Notify,
 }
 
 impl JwksCache {
-    pub fn new(issuer: String, settings: JwksSettings) -> Self {
+    /// Fails only when the HTTP client cannot be set up (a startup error).
+    pub fn new(issuer: String, settings: JwksSettings) -> Result<Self, ConfigError> {
         let http = reqwest::Client::builder()
             .timeout(settings.fetch_timeout)
             .connect_timeout(settings.fetch_timeout)
-            .redirect(reqwest::redirect::Policy::limited(3))
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                let first = attempt.previous().first();
+                let same_origin =
+                    first.is_some_and(|first| first.origin() == attempt.url().origin());
+                if attempt.previous().len() > 3 {
+                    attempt.error("too many redirects")
+                } else if !same_origin || !secure_url(attempt.url()) {
+                    attempt.error("redirect to another origin refused")
+                } else {
+                    attempt.follow()
+                }
+            }))
             .build()
-            .unwrap_or_default();
-        Self {
+            .map_err(|error| {
+                ConfigError(format!(
+                    "cannot set up the HTTP client for the issuer's keys: {error}"
+                ))
+            })?;
+        Ok(Self {
             issuer,
             settings,
             http,
@@ -117,20 +195,20 @@ impl JwksCache {
             fetch: Mutex::new(FetchState {
                 jwks_uri: None,
                 recent: VecDeque::new(),
+                last_fetch: None,
             }),
             attempts: AtomicU64::new(0),
-            revocations: AtomicU64::new(0),
-        }
+            unknown_kids: moka::sync::Cache::builder()
+                .max_capacity(UNKNOWN_KIDS_CAPACITY)
+                .time_to_live(UNKNOWN_KID_TTL)
+                .build(),
+            refetch_wanted: Notify::new(),
+        })
     }
 
     /// True once keys have been loaded; `/readyz` reports it.
     pub fn is_ready(&self) -> bool {
         self.current().is_some()
-    }
-
-    /// How many times a refresh has dropped keys (see [`Self::new`]'s field docs).
-    pub fn revocations(&self) -> u64 {
-        self.revocations.load(Ordering::Acquire)
     }
 
     fn current(&self) -> Option<Arc<KeySet>> {
@@ -140,7 +218,9 @@ impl JwksCache {
             .clone()
     }
 
-    fn lookup(&self, kid: Option<&str>) -> Result<Arc<VerifyKey>, KeyLookupError> {
+    /// The key now published under `kid`, without fetching (verified-token cache
+    /// entries are valid only while the key that verified them is still this one).
+    pub fn lookup(&self, kid: Option<&str>) -> Result<Arc<VerifyKey>, KeyLookupError> {
         match self.current() {
             None => Err(KeyLookupError::NotLoaded),
             Some(set) => set.find(kid).ok_or(KeyLookupError::UnknownKey),
@@ -148,29 +228,43 @@ impl JwksCache {
     }
 
     /// The key for `kid`, refetching the JWKS once if it is unknown (see module docs).
+    /// Callers check first that the token's `alg` is one a key could allow.
     pub async fn key_for(&self, kid: Option<&str>) -> Result<Arc<VerifyKey>, KeyLookupError> {
-        if let Ok(key) = self.lookup(kid) {
-            return Ok(key);
+        let result = self.lookup(kid);
+        if !matches!(result, Err(KeyLookupError::UnknownKey)) {
+            return result;
         }
         let seen = self.attempts.load(Ordering::Acquire);
+        let remembered = kid.and_then(|kid| self.unknown_kids.get(kid)) == Some(seen);
+        if remembered {
+            // Not found by the latest fetch: no new fetch for it, but one later.
+            self.refetch_wanted.notify_one();
+            return result;
+        }
         let mut state = self.fetch.lock().await;
         // Someone fetched while we waited for the lock: use their result, don't refetch.
-        if self.attempts.load(Ordering::Acquire) != seen {
-            return self.lookup(kid);
+        if self.attempts.load(Ordering::Acquire) == seen {
+            if !self.take_fetch_budget(&mut state) {
+                drop(state);
+                self.refetch_wanted.notify_one();
+                return self.lookup(kid);
+            }
+            if let Err(error) = self.fetch_locked(&mut state).await {
+                tracing::warn!(%error, "JWKS refetch for an unknown key id failed; keeping current keys");
+            }
         }
-        if !self.take_fetch_budget(&mut state) {
-            return self.lookup(kid);
+        let result = self.lookup(kid);
+        if let (Err(KeyLookupError::UnknownKey), Some(kid)) = (&result, kid) {
+            self.unknown_kids
+                .insert(kid.to_owned(), self.attempts.load(Ordering::Acquire));
         }
-        if let Err(error) = self.fetch_locked(&mut state).await {
-            tracing::warn!(%error, "JWKS refetch for an unknown key id failed; keeping current keys");
-        }
-        self.lookup(kid)
+        result
     }
 
-    /// Rate limit for on-demand fetches: at most `max_fetches_per_minute` in any minute.
+    /// Rate limit for on-demand fetches: at most `max_fetches_per_minute` in any window.
     fn take_fetch_budget(&self, state: &mut FetchState) -> bool {
         let now = Instant::now();
-        let window = Duration::from_secs(60);
+        let window = self.settings.fetch_window;
         while state
             .recent
             .front()
@@ -193,22 +287,17 @@ impl JwksCache {
 
     async fn fetch_locked(&self, state: &mut FetchState) -> Result<(), FetchError> {
         let result = self.fetch_keys(state).await;
+        state.last_fetch = Some(Instant::now());
         self.attempts.fetch_add(1, Ordering::AcqRel);
         let fresh = result?;
-        let mut slot = self
-            .keys
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(old) = slot.as_ref() {
-            if old.by_kid.keys().any(|kid| !fresh.by_kid.contains_key(kid)) {
-                self.revocations.fetch_add(1, Ordering::AcqRel);
-            }
-        }
         tracing::info!(
             keys = fresh.by_kid.len() + fresh.without_kid.len(),
             "JWKS loaded"
         );
-        *slot = Some(Arc::new(fresh));
+        *self
+            .keys
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::new(fresh));
         Ok(())
     }
 
@@ -222,6 +311,13 @@ impl JwksCache {
             }
         };
         let document: Value = self.get_json(&jwks_uri).await?;
+        let count = document
+            .get("keys")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        if count > MAX_KEYS {
+            return Err(FetchError::TooManyKeys(count));
+        }
         let mut set = KeySet::default();
         for (kid, key) in parse_jwks(&document) {
             let key = Arc::new(key);
@@ -252,14 +348,59 @@ impl JwksCache {
         Ok(discovery.jwks_uri)
     }
 
+    /// GET a JSON document with the checks listed in the module docs.
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, FetchError> {
-        let response = self.http.get(url).send().await.map_err(FetchError::Http)?;
-        let response = response.error_for_status().map_err(FetchError::Http)?;
-        response.json().await.map_err(FetchError::Http)
+        let parsed = reqwest::Url::parse(url).map_err(|_| FetchError::InsecureUrl(url.into()))?;
+        if !secure_url(&parsed) {
+            return Err(FetchError::InsecureUrl(url.into()));
+        }
+        let mut response = self
+            .http
+            .get(parsed)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(FetchError::Http)?;
+        if !response.status().is_success() {
+            return Err(FetchError::Status(response.status().as_u16()));
+        }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default();
+        if !is_json(content_type) {
+            return Err(FetchError::ContentType(content_type.to_owned()));
+        }
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_DOCUMENT_BYTES as u64)
+        {
+            return Err(FetchError::TooLarge);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(FetchError::Http)? {
+            if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+                return Err(FetchError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&body).map_err(FetchError::Json)
+    }
+
+    /// When a refetch an unknown `kid` asked for (while the budget was spent) may
+    /// run: one window after the last fetch, whatever the budget says, so at most
+    /// one such fetch per window.
+    async fn deferred_refetch_at(&self) -> tokio::time::Instant {
+        let last = self.fetch.lock().await.last_fetch;
+        last.map_or_else(tokio::time::Instant::now, |last| {
+            (last + self.settings.fetch_window).into()
+        })
     }
 
     /// Loads the keys (retrying with backoff while the IdP is down), then refreshes
-    /// them every `refresh_interval`. Runs until the process ends.
+    /// them every `refresh_interval`, and sooner when an unknown `kid` asked for it
+    /// (see [`Self::key_for`]). Runs until the process ends.
     pub async fn run_refresh(self: Arc<Self>) {
         let mut backoff = Duration::from_millis(500);
         loop {
@@ -280,7 +421,16 @@ impl JwksCache {
                     wait
                 }
             };
-            tokio::time::sleep(wait).await;
+            let mut next = tokio::time::Instant::now() + wait;
+            // A deferred refetch only brings the next refresh forward.
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep_until(next) => break,
+                    () = self.refetch_wanted.notified() => {
+                        next = next.min(self.deferred_refetch_at().await);
+                    }
+                }
+            }
         }
     }
 }

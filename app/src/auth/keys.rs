@@ -33,6 +33,12 @@ fn verification(alg: Algorithm) -> Option<&'static dyn VerificationAlgorithm> {
     })
 }
 
+/// True for the algorithms a JWKS key could allow (asymmetric, in [`verification`]'s
+/// list): anything else is refused before a key is even looked up.
+pub fn is_supported(alg: Algorithm) -> bool {
+    verification(alg).is_some()
+}
+
 /// A public key from the issuer's JWKS, parsed for each algorithm a token signed with
 /// it may use. The list comes from the key, never from the token: an `HS256` token
 /// (HMAC keyed with the public key) or `none` can never match.

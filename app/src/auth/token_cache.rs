@@ -1,28 +1,70 @@
 //! [`VerifiedTokenCache`]: tokens that already passed every check, so a client
 //! calling again with the same token skips the signature work.
 //!
-//! Keyed by the SHA-256 of the whole token (the token itself is never stored);
-//! an entry is dropped at the token's `exp`. Only successes are cached.
+//! Keyed by the SHA-256 of the whole token (the token itself is never stored). Each
+//! entry remembers the exact key that verified it, and counts only while that key is
+//! still the one the issuer publishes under its `kid`: a key removed or replaced
+//! (even under the same `kid`) invalidates its entries, and an entry inserted by a
+//! verification that raced a key refresh is never served. Entries go at the
+//! token's `exp`. Bounded, with O(1) eviction (moka's TinyLFU), rather than a
+//! hand-rolled map and mutex. Only successes are cached.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use moka::sync::Cache;
 use sha2::{Digest, Sha256};
 
+use super::keys::VerifyKey;
 use super::Claims;
 
-type TokenHash = [u8; 32];
+pub type TokenHash = [u8; 32];
+
+/// A verified token: its claims and the key that verified it.
+pub struct CachedToken {
+    pub claims: Arc<Claims>,
+    pub key: Arc<VerifyKey>,
+    pub kid: Option<String>,
+}
+
+/// Each entry lives until its token's `exp` (plus leeway).
+struct UntilExpiry {
+    leeway: u64,
+}
+
+impl moka::Expiry<TokenHash, Arc<CachedToken>> for UntilExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &TokenHash,
+        value: &Arc<CachedToken>,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Some(Duration::from_secs(
+            value
+                .claims
+                .exp
+                .saturating_add(self.leeway)
+                .saturating_sub(now),
+        ))
+    }
+}
 
 pub struct VerifiedTokenCache {
-    capacity: usize,
-    entries: Mutex<HashMap<TokenHash, Arc<Claims>>>,
+    entries: Cache<TokenHash, Arc<CachedToken>>,
+    leeway: u64,
 }
 
 impl VerifiedTokenCache {
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: u64, leeway: u64) -> Self {
         Self {
-            capacity,
-            entries: Mutex::new(HashMap::new()),
+            entries: Cache::builder()
+                .max_capacity(capacity)
+                .expire_after(UntilExpiry { leeway })
+                .build(),
+            leeway,
         }
     }
 
@@ -30,58 +72,43 @@ impl VerifiedTokenCache {
         Sha256::digest(token.as_bytes()).into()
     }
 
-    /// The claims of a cached token still valid at `now` (expiry tolerance included).
-    pub fn get(&self, hash: &TokenHash, now: u64, leeway: u64) -> Option<Arc<Claims>> {
-        let mut entries = self.lock();
-        let claims = entries.get(hash)?;
-        if claims.exp.saturating_add(leeway) < now {
-            entries.remove(hash);
+    /// The cached token, if still valid at `now` (expiry tolerance included) and
+    /// verified by `current_key(kid)`, the key published now under its `kid`.
+    pub fn get(
+        &self,
+        hash: &TokenHash,
+        now: u64,
+        current_key: impl FnOnce(Option<&str>) -> Option<Arc<VerifyKey>>,
+    ) -> Option<Arc<Claims>> {
+        let entry = self.entries.get(hash)?;
+        let same_key =
+            current_key(entry.kid.as_deref()).is_some_and(|key| Arc::ptr_eq(&key, &entry.key));
+        if !same_key || entry.claims.exp.saturating_add(self.leeway) < now {
+            self.entries.invalidate(hash);
             return None;
         }
-        Some(claims.clone())
+        Some(entry.claims.clone())
     }
 
-    /// Remembers a verified token. When full, expired entries go first, then arbitrary
-    /// ones: the cache stays bounded, and a miss only costs one verification.
-    pub fn insert(&self, hash: TokenHash, claims: Arc<Claims>, now: u64) {
-        let mut entries = self.lock();
-        if entries.len() >= self.capacity && !entries.contains_key(&hash) {
-            entries.retain(|_, cached| cached.exp >= now);
-            while entries.len() >= self.capacity {
-                let Some(victim) = entries.keys().next().copied() else {
-                    break;
-                };
-                entries.remove(&victim);
-            }
-        }
-        if self.capacity > 0 {
-            entries.insert(hash, claims);
-        }
+    pub fn insert(&self, hash: TokenHash, token: CachedToken) {
+        self.entries.insert(hash, Arc::new(token));
     }
 
-    pub fn clear(&self) {
-        self.lock().clear();
-    }
-
-    pub fn len(&self) -> usize {
-        self.lock().len()
+    /// Entries held now (after pending evictions are applied).
+    pub fn len(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.entry_count()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TokenHash, Arc<Claims>>> {
-        self.entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Map;
+    use serde_json::{json, Map};
 
     fn claims(exp: u64) -> Arc<Claims> {
         Arc::new(Claims {
@@ -93,43 +120,93 @@ mod tests {
         })
     }
 
+    fn key() -> Arc<VerifyKey> {
+        // Any well-formed public key will do: entries compare keys by identity.
+        let jwk = json!({
+            "kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
+        });
+        Arc::new(VerifyKey::from_jwk(&serde_json::from_value(jwk).unwrap()).unwrap())
+    }
+
+    fn now() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
     #[test]
     fn entries_expire_at_exp_plus_leeway() {
-        let cache = VerifiedTokenCache::new(10);
+        let cache = VerifiedTokenCache::new(10, 5);
         let hash = VerifiedTokenCache::hash("a.b.c");
-        cache.insert(hash, claims(100), 50);
-        assert!(cache.get(&hash, 100, 5).is_some());
-        assert!(cache.get(&hash, 105, 5).is_some());
-        assert!(cache.get(&hash, 106, 5).is_none());
+        let k = key();
+        let exp = now() + 100;
+        cache.insert(
+            hash,
+            CachedToken {
+                claims: claims(exp),
+                key: k.clone(),
+                kid: None,
+            },
+        );
+        assert!(cache.get(&hash, exp, |_| Some(k.clone())).is_some());
+        assert!(cache.get(&hash, exp + 5, |_| Some(k.clone())).is_some());
+        assert!(cache.get(&hash, exp + 6, |_| Some(k.clone())).is_none());
         assert!(cache.is_empty(), "an expired entry is dropped when seen");
     }
 
     #[test]
-    fn stays_bounded_and_evicts_expired_entries_first() {
-        let cache = VerifiedTokenCache::new(3);
-        let live = VerifiedTokenCache::hash("live");
-        cache.insert(VerifiedTokenCache::hash("old-1"), claims(10), 0);
-        cache.insert(VerifiedTokenCache::hash("old-2"), claims(10), 0);
-        cache.insert(live, claims(1_000), 0);
-        for i in 0..10 {
-            cache.insert(
-                VerifiedTokenCache::hash(&format!("new-{i}")),
-                claims(1_000),
-                500,
-            );
-            assert!(cache.len() <= 3);
-        }
-        let fresh = VerifiedTokenCache::new(3);
-        fresh.insert(VerifiedTokenCache::hash("old"), claims(10), 0);
-        fresh.insert(live, claims(1_000), 0);
-        fresh.insert(VerifiedTokenCache::hash("x"), claims(1_000), 0);
-        fresh.insert(VerifiedTokenCache::hash("y"), claims(1_000), 500);
-        assert!(fresh
-            .get(&VerifiedTokenCache::hash("old"), 500, 0)
-            .is_none());
-        assert!(
-            fresh.get(&live, 500, 0).is_some(),
-            "live entry kept while an expired one could go"
+    fn entries_count_only_while_their_key_is_current() {
+        let cache = VerifiedTokenCache::new(10, 5);
+        let hash = VerifiedTokenCache::hash("a.b.c");
+        let (old, replacement) = (key(), key());
+        cache.insert(
+            hash,
+            CachedToken {
+                claims: claims(now() + 600),
+                key: old.clone(),
+                kid: Some("k1".into()),
+            },
         );
+        let mut asked = None;
+        assert!(cache
+            .get(&hash, now(), |kid| {
+                asked = kid.map(str::to_owned);
+                Some(old.clone())
+            })
+            .is_some());
+        assert_eq!(asked.as_deref(), Some("k1"), "looked up by the entry's kid");
+        // Same kid, another key (replaced at the IdP): the entry no longer counts.
+        assert!(cache
+            .get(&hash, now(), |_| Some(replacement.clone()))
+            .is_none());
+        assert!(cache.get(&hash, now(), |_| Some(old.clone())).is_none());
+        // Key gone altogether.
+        cache.insert(
+            hash,
+            CachedToken {
+                claims: claims(now() + 600),
+                key: old.clone(),
+                kid: Some("k1".into()),
+            },
+        );
+        assert!(cache.get(&hash, now(), |_| None).is_none());
+    }
+
+    #[test]
+    fn stays_bounded() {
+        let cache = VerifiedTokenCache::new(100, 5);
+        let k = key();
+        for i in 0..1_000 {
+            cache.insert(
+                VerifiedTokenCache::hash(&format!("token-{i}")),
+                CachedToken {
+                    claims: claims(now() + 600),
+                    key: k.clone(),
+                    kid: None,
+                },
+            );
+        }
+        assert!(cache.len() <= 100, "{} entries", cache.len());
     }
 }

@@ -1,13 +1,14 @@
 //! [`Verifier`]: every check an access token must pass before the API trusts it.
 //!
-//! In order: length bound; compact JWS shape; header (`alg` must parse, any `crit`
-//! is refused since no extension is supported, `jku`/`x5u`/`jwk`/`x5c` are ignored:
-//! they name keys the sender chose); the key by `kid` from the issuer's JWKS; `alg`
-//! must be one the key allows (never `none`, never HMAC); the signature; then the
-//! claims: `exp` required, `nbf` honoured (both with the clock tolerance), `iss`
-//! exact, `aud` (string or array) containing our audience.
+//! In order: length bound; compact JWS shape; header (`alg` must parse and be an
+//! asymmetric algorithm some key could allow, before any key lookup can cause a
+//! JWKS refetch; any `crit` is refused since no extension is supported;
+//! `jku`/`x5u`/`jwk`/`x5c` are ignored: they name keys the sender chose); the key by
+//! `kid` from the issuer's JWKS; `alg` must be one the key allows (never `none`,
+//! never HMAC); the signature; then the claims: `exp` required, `nbf` honoured (both
+//! with the clock tolerance), `iss` exact, `aud` (string or array) containing our
+//! audience, `sub` present.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -18,7 +19,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::jwks::{JwksCache, KeyLookupError};
-use super::token_cache::VerifiedTokenCache;
+use super::keys::{is_supported, VerifyKey};
+use super::token_cache::{CachedToken, VerifiedTokenCache};
 use super::{AuthConfig, AuthError, Claims};
 
 /// Longest token accepted, in bytes. Auth0 tokens with many permissions stay far
@@ -26,12 +28,12 @@ use super::{AuthConfig, AuthError, Claims};
 pub const MAX_TOKEN_LEN: usize = 16 * 1024;
 
 /// Verified tokens remembered at most.
-pub const TOKEN_CACHE_CAPACITY: usize = 10_000;
+pub const TOKEN_CACHE_CAPACITY: u64 = 10_000;
 
 const MALFORMED: AuthError = AuthError::InvalidToken("The token is malformed");
 const TOO_LONG: AuthError = AuthError::InvalidToken("The token is too long");
 const MISSING_CLAIM: AuthError =
-    AuthError::InvalidToken("The token lacks a required claim (exp, iss or aud)");
+    AuthError::InvalidToken("The token lacks a required claim (exp, iss, aud or sub)");
 
 /// The JOSE header fields we read; every other field is ignored.
 #[derive(Deserialize)]
@@ -49,8 +51,6 @@ pub struct Verifier {
     audience: String,
     leeway: u64,
     cache: VerifiedTokenCache,
-    /// The key revocation count the cache's entries were verified under.
-    cache_epoch: AtomicU64,
 }
 
 fn decode_json<T: DeserializeOwned>(segment: &str) -> Result<T, AuthError> {
@@ -72,8 +72,7 @@ impl Verifier {
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             leeway: config.clock_tolerance_secs,
-            cache: VerifiedTokenCache::new(TOKEN_CACHE_CAPACITY),
-            cache_epoch: AtomicU64::new(0),
+            cache: VerifiedTokenCache::new(TOKEN_CACHE_CAPACITY, config.clock_tolerance_secs),
         }
     }
 
@@ -82,24 +81,42 @@ impl Verifier {
     }
 
     /// Verifies `token` (the part after `Bearer `) and returns its claims. Tokens
-    /// verified before are answered from the cache until their `exp`.
+    /// verified before are answered from the cache until their `exp`, while the key
+    /// that verified them is still published.
     pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, AuthError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TOO_LONG);
         }
-        let now = get_current_timestamp();
         let hash = VerifiedTokenCache::hash(token);
-        self.drop_cache_if_keys_were_revoked();
-        if let Some(claims) = self.cache.get(&hash, now, self.leeway) {
+        let now = get_current_timestamp();
+        if let Some(claims) = self.cache.get(&hash, now, |kid| self.jwks.lookup(kid).ok()) {
             return Ok(claims);
         }
-        let claims = Arc::new(self.verify_uncached(token).await?);
-        self.cache.insert(hash, claims.clone(), now);
+        let (claims, key, kid) = self.verify_with_key(token).await?;
+        let claims = Arc::new(claims);
+        self.cache.insert(
+            hash,
+            CachedToken {
+                claims: claims.clone(),
+                key,
+                kid,
+            },
+        );
         Ok(claims)
     }
 
     /// The full verification, without the cache (benchmarks compare the two).
     pub async fn verify_uncached(&self, token: &str) -> Result<Claims, AuthError> {
+        self.verify_with_key(token)
+            .await
+            .map(|(claims, _, _)| claims)
+    }
+
+    /// Every check; returns the claims with the key (and its `kid`) that verified them.
+    async fn verify_with_key(
+        &self,
+        token: &str,
+    ) -> Result<(Claims, Arc<VerifyKey>, Option<String>), AuthError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TOO_LONG);
         }
@@ -115,10 +132,15 @@ impl Verifier {
                 "The token requires extensions this API does not support",
             ));
         }
+        // Before the key lookup: an HMAC or `none` token must never cause a refetch.
         let alg: Algorithm = header
             .alg
             .parse()
-            .map_err(|_| AuthError::InvalidToken("The token's algorithm is not allowed"))?;
+            .ok()
+            .filter(|alg| is_supported(*alg))
+            .ok_or(AuthError::InvalidToken(
+                "The token's algorithm is not allowed",
+            ))?;
         let key = self
             .jwks
             .key_for(header.kid.as_deref())
@@ -141,13 +163,17 @@ impl Verifier {
 
         let claims: Map<String, Value> = decode_json(payload)?;
         self.check_claims(&claims, get_current_timestamp())?;
-        Ok(Claims::from_verified(claims))
+        Ok((Claims::from_verified(claims), key, header.kid))
     }
 
     fn check_claims(&self, claims: &Map<String, Value>, now: u64) -> Result<(), AuthError> {
-        let (Some(exp), Some(iss), Some(aud)) =
-            (number(claims, "exp")?, claims.get("iss"), claims.get("aud"))
-        else {
+        let sub = claims.get("sub").and_then(Value::as_str);
+        let (Some(exp), Some(iss), Some(aud), Some(_)) = (
+            number(claims, "exp")?,
+            claims.get("iss"),
+            claims.get("aud"),
+            sub.filter(|sub| !sub.is_empty()),
+        ) else {
             return Err(MISSING_CLAIM);
         };
         let now = now as f64;
@@ -174,16 +200,5 @@ impl Verifier {
             ));
         }
         Ok(())
-    }
-
-    /// When a key refresh removed a key, tokens signed with it must be checked again.
-    fn drop_cache_if_keys_were_revoked(&self) {
-        let revocations = self.jwks.revocations();
-        // A plain load on the hot path; the swap (a write) only when keys changed.
-        if self.cache_epoch.load(Ordering::Acquire) != revocations
-            && self.cache_epoch.swap(revocations, Ordering::AcqRel) != revocations
-        {
-            self.cache.clear();
-        }
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use app::auth::config::JwksSettings;
 use app::auth::{AuthConfig, JwksCache, Verifier};
+use axum::response::IntoResponse;
 use axum::{extract::State, routing::get, Json, Router};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{encode, get_current_timestamp, Algorithm, EncodingKey, Header};
@@ -119,6 +120,9 @@ struct IssuerState {
     issuer: String,
     discovery_issuer: Mutex<Option<String>>,
     keys: Mutex<Vec<Value>>,
+    /// Replaces the JWKS answer: content type, and body (empty: the keys as JSON).
+    jwks_answer: Mutex<(String, Vec<u8>)>,
+    jwks_uri: Mutex<Option<String>>,
     jwks_fetches: AtomicUsize,
 }
 
@@ -139,11 +143,14 @@ impl TestIssuer {
             issuer: issuer.clone(),
             discovery_issuer: Mutex::new(None),
             keys: Mutex::new(keys.iter().map(|k| k.jwk.clone()).collect()),
+            jwks_answer: Mutex::new(("application/json".into(), Vec::new())),
+            jwks_uri: Mutex::new(None),
             jwks_fetches: AtomicUsize::new(0),
         });
         let router = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/.well-known/jwks.json", get(jwks))
+            .route("/redirect", get(redirect))
             .with_state(state.clone());
         let task = tokio::spawn(async move {
             axum::serve(listener, router).await.expect("issuer serves");
@@ -167,6 +174,20 @@ impl TestIssuer {
 
     pub fn set_raw_keys(&self, keys: Vec<Value>) {
         *self.state.keys.lock().unwrap() = keys;
+    }
+
+    /// Answers the JWKS with this content type and body (an empty body: the keys).
+    pub fn set_jwks_body(&self, content_type: &str, body: Vec<u8>) {
+        *self.state.jwks_answer.lock().unwrap() = (content_type.to_owned(), body);
+    }
+
+    pub fn set_jwks_content_type(&self, content_type: &str) {
+        self.state.jwks_answer.lock().unwrap().0 = content_type.to_owned();
+    }
+
+    /// Makes discovery name this `jwks_uri`.
+    pub fn set_jwks_uri(&self, uri: &str) {
+        *self.state.jwks_uri.lock().unwrap() = Some(uri.to_owned());
     }
 
     pub fn jwks_fetches(&self) -> usize {
@@ -203,7 +224,9 @@ impl TestIssuer {
     /// A verifier that has not fetched anything yet.
     pub fn verifier_not_loaded(&self) -> Arc<Verifier> {
         let config = self.config();
-        let jwks = Arc::new(JwksCache::new(config.issuer.clone(), config.jwks.clone()));
+        let jwks = Arc::new(
+            JwksCache::new(config.issuer.clone(), config.jwks.clone()).expect("HTTP client builds"),
+        );
         Arc::new(Verifier::new(&config, jwks))
     }
 }
@@ -223,12 +246,29 @@ async fn discovery(State(state): State<Arc<IssuerState>>) -> Json<Value> {
         .unwrap_or_else(|| state.issuer.clone());
     Json(json!({
         "issuer": issuer,
-        "jwks_uri": format!("{}.well-known/jwks.json", state.issuer),
+        "jwks_uri": state
+            .jwks_uri
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or_else(|| format!("{}.well-known/jwks.json", state.issuer)),
         "authorization_endpoint": format!("{}authorize", state.issuer),
     }))
 }
 
-async fn jwks(State(state): State<Arc<IssuerState>>) -> Json<Value> {
+async fn jwks(State(state): State<Arc<IssuerState>>) -> axum::response::Response {
     state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
-    Json(json!({ "keys": *state.keys.lock().unwrap() }))
+    let (content_type, body) = state.jwks_answer.lock().unwrap().clone();
+    let body = if body.is_empty() {
+        serde_json::to_vec(&json!({ "keys": *state.keys.lock().unwrap() })).unwrap()
+    } else {
+        body
+    };
+    ([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+async fn redirect(
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> axum::response::Redirect {
+    axum::response::Redirect::temporary(&query["to"])
 }

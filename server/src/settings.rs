@@ -1,0 +1,159 @@
+//! [`ServerSettings`]: how the server faces the network (public URL, limits), from
+//! the environment. Token settings are `app::auth::AuthConfig`.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `PUBLIC_URL` | | the app's public origin, e.g. `https://app.example.com`; `https` turns on HSTS |
+//! | `HEADER_READ_TIMEOUT_SECS` | 5 | a client must send its request headers within this |
+//! | `REQUEST_TIMEOUT_SECS` | 30 | whole request, body included; then `408` |
+//! | `MAX_CONNECTIONS` | 1024 | open connections; more wait in the accept queue |
+//! | `MAX_CONCURRENT_REQUESTS` | 512 | requests handled at once; more wait their turn |
+//! | `BODY_LIMIT_BYTES` | 8192 | largest request body (server functions, REST); then `413` |
+//! | `SHUTDOWN_GRACE_SECS` | 10 | on SIGTERM/Ctrl-C, in-flight requests get this long |
+
+use std::time::Duration;
+
+use app::auth::config::{number, ConfigError};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerSettings {
+    /// Scheme, host and port the browser uses (behind a proxy: the proxy's).
+    pub public_url: Option<url::Url>,
+    pub header_read_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_connections: usize,
+    pub max_concurrent_requests: usize,
+    pub body_limit_bytes: usize,
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            header_read_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            max_concurrent_requests: 512,
+            body_limit_bytes: 8 * 1024,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ServerSettings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_sources(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_sources(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = |name: &str| {
+            env(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let defaults = Self::default();
+        let secs = |name: &str, default: Duration, max: u64| {
+            number(&env, name, default.as_secs(), 1..=max).map(Duration::from_secs)
+        };
+        let public_url = match env("PUBLIC_URL") {
+            None => None,
+            Some(text) => {
+                let url = url::Url::parse(&text).ok().filter(|url| {
+                    matches!(url.scheme(), "http" | "https")
+                        && url.host_str().is_some()
+                        && url.path() == "/"
+                        && url.query().is_none()
+                });
+                Some(url.ok_or_else(|| {
+                    ConfigError(format!(
+                        "PUBLIC_URL must be an origin like https://app.example.com, not {text:?}"
+                    ))
+                })?)
+            }
+        };
+        Ok(Self {
+            public_url,
+            header_read_timeout: secs(
+                "HEADER_READ_TIMEOUT_SECS",
+                defaults.header_read_timeout,
+                300,
+            )?,
+            request_timeout: secs("REQUEST_TIMEOUT_SECS", defaults.request_timeout, 3600)?,
+            max_connections: number(
+                &env,
+                "MAX_CONNECTIONS",
+                defaults.max_connections as u64,
+                1..=1_000_000,
+            )? as usize,
+            max_concurrent_requests: number(
+                &env,
+                "MAX_CONCURRENT_REQUESTS",
+                defaults.max_concurrent_requests as u64,
+                1..=1_000_000,
+            )? as usize,
+            body_limit_bytes: number(
+                &env,
+                "BODY_LIMIT_BYTES",
+                defaults.body_limit_bytes as u64,
+                256..=16 << 20,
+            )? as usize,
+            shutdown_grace: secs("SHUTDOWN_GRACE_SECS", defaults.shutdown_grace, 600)?,
+        })
+    }
+
+    /// HSTS only when the public URL is https (browsers ignore it over http anyway,
+    /// and sending it from a dev box would pin `localhost` to https).
+    pub fn hsts(&self) -> bool {
+        self.public_url
+            .as_ref()
+            .is_some_and(|url| url.scheme() == "https")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<ServerSettings, ConfigError> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ServerSettings::from_sources(|name| {
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        assert_eq!(load(&[]).unwrap(), ServerSettings::default());
+        let s = load(&[
+            ("BODY_LIMIT_BYTES", "4096"),
+            ("HEADER_READ_TIMEOUT_SECS", "2"),
+        ])
+        .unwrap();
+        assert_eq!(s.body_limit_bytes, 4096);
+        assert_eq!(s.header_read_timeout, Duration::from_secs(2));
+        assert!(!s.hsts());
+        assert!(load(&[("PUBLIC_URL", "https://app.example.com")])
+            .unwrap()
+            .hsts());
+        assert!(!load(&[("PUBLIC_URL", "http://127.0.0.1:3000")])
+            .unwrap()
+            .hsts());
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        for (name, value) in [
+            ("PUBLIC_URL", "app.example.com"),
+            ("PUBLIC_URL", "https://app.example.com/path"),
+            ("BODY_LIMIT_BYTES", "lots"),
+            ("MAX_CONNECTIONS", "0"),
+        ] {
+            let error = load(&[(name, value)]).unwrap_err();
+            assert!(error.0.contains(name), "{error}");
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Security and caching headers on pages, API answers and assets, through the
+//! whole router (`oneshot`), with a real issuer on 127.0.0.1.
+
+#[path = "../../app/tests/support/mod.rs"]
+mod support;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use leptos::config::LeptosOptions;
+use server::settings::ServerSettings;
+use support::{TestIssuer, TestKey};
+use tower::ServiceExt;
+
+async fn app(settings: ServerSettings) -> (TestIssuer, Router) {
+    let issuer = TestIssuer::start(&[&TestKey::rsa_a()]).await;
+    let app = server::app(
+        LeptosOptions::builder().output_name("auth0-leptos").build(),
+        &issuer.config(),
+        &settings,
+        issuer.verifier().await,
+    );
+    (issuer, app)
+}
+
+async fn fetch(app: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
+    let response = app.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers.get(name).map_or("", |v| v.to_str().unwrap())
+}
+
+fn common_headers_are_set(headers: &HeaderMap) {
+    assert_eq!(header(headers, "x-content-type-options"), "nosniff");
+    assert_eq!(header(headers, "referrer-policy"), "no-referrer");
+    assert_eq!(header(headers, "cross-origin-opener-policy"), "same-origin");
+    assert_eq!(header(headers, "x-frame-options"), "DENY");
+}
+
+/// The nonce of `script-src 'nonce-…'` in a CSP.
+fn csp_nonce(csp: &str) -> &str {
+    let start = csp.find("'nonce-").expect("a nonce source") + "'nonce-".len();
+    &csp[start..start + csp[start..].find('\'').unwrap()]
+}
+
+#[tokio::test]
+async fn pages_carry_a_fresh_nonce_csp_that_matches_their_scripts() {
+    let (issuer, app) = app(ServerSettings::default()).await;
+    let mut nonces = Vec::new();
+    for path in ["/", "/external-api", "/profile", "/no-such-page"] {
+        let (_, headers, body) = fetch(&app, get(path)).await;
+        common_headers_are_set(&headers);
+        let csp = header(&headers, "content-security-policy");
+        for directive in [
+            "default-src 'self'",
+            "'wasm-unsafe-eval'",
+            "img-src 'self' data: https:",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "object-src 'none'",
+            "form-action 'self'",
+        ] {
+            assert!(
+                csp.contains(directive),
+                "{path}: {directive} missing in {csp}"
+            );
+        }
+        let issuer_origin = issuer.issuer.trim_end_matches('/');
+        assert!(
+            csp.contains(&format!("connect-src 'self' {issuer_origin}")),
+            "{csp}"
+        );
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("strict-dynamic"),
+            "{csp}"
+        );
+        let nonce = csp_nonce(csp).to_owned();
+        assert!(nonce.len() >= 22, "128-bit nonce: {nonce}");
+        // Every script and preload of the page carries exactly this nonce.
+        let scripts = body.matches("<script type=\"module\"").count();
+        assert_eq!(scripts, 1, "{path}: one module script");
+        assert_eq!(
+            body.matches(&format!("nonce=\"{nonce}\"")).count(),
+            body.matches("nonce=\"").count(),
+            "{path}: a script or preload with another nonce"
+        );
+        assert!(
+            body.contains(&format!("<script type=\"module\" nonce=\"{nonce}\">")),
+            "{body}"
+        );
+        assert!(
+            body.contains(&format!(
+                "rel=\"modulepreload\" href=\"/pkg/auth0-leptos.js\" nonce=\"{nonce}\""
+            )),
+            "{body}"
+        );
+        assert_eq!(header(&headers, "cache-control"), "no-cache", "{path}");
+        nonces.push(nonce);
+    }
+    nonces.sort();
+    nonces.dedup();
+    assert_eq!(nonces.len(), 4, "a fresh nonce per response");
+}
+
+#[tokio::test]
+async fn api_answers_and_the_callback_are_not_stored() {
+    let (_issuer, app) = app(ServerSettings::default()).await;
+    for path in [
+        "/api/public",
+        "/api/private",
+        "/healthz",
+        "/readyz",
+        "/callback",
+    ] {
+        let (_, headers, _) = fetch(&app, get(path)).await;
+        common_headers_are_set(&headers);
+        assert_eq!(header(&headers, "cache-control"), "no-store", "{path}");
+    }
+    let (_, headers, _) = fetch(&app, get("/api/public")).await;
+    assert_eq!(
+        header(&headers, "content-security-policy"),
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+    assert!(headers.get("strict-transport-security").is_none());
+}
+
+#[tokio::test]
+async fn hsts_only_when_the_public_url_is_https() {
+    let settings = ServerSettings {
+        public_url: Some("https://app.example.com".parse().unwrap()),
+        ..ServerSettings::default()
+    };
+    let (_issuer, app) = app(settings).await;
+    for path in ["/", "/api/public"] {
+        let (_, headers, _) = fetch(&app, get(path)).await;
+        assert_eq!(
+            header(&headers, "strict-transport-security"),
+            "max-age=63072000"
+        );
+    }
+}
+
+#[tokio::test]
+async fn json_and_html_are_compressed_for_clients_that_ask() {
+    let (_issuer, app) = app(ServerSettings::default()).await;
+    let request = Request::get("/external-api")
+        .header(header::ACCEPT_ENCODING, "br, gzip")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, _) = fetch(&app, request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(header(&headers, "content-encoding"), "br");
+    assert!(header(&headers, "vary")
+        .to_ascii_lowercase()
+        .contains("accept-encoding"));
+    // Tiny answers are left alone (compression would only add bytes).
+    let request = Request::get("/healthz")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(Body::empty())
+        .unwrap();
+    let (_, headers, body) = fetch(&app, request).await;
+    assert!(headers.get("content-encoding").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413_whether_announced_or_streamed() {
+    let (_issuer, app) = app(ServerSettings::default()).await;
+    let big = "x".repeat(64 * 1024);
+    let announced = Request::post("/api/ping_public")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(big.clone()))
+        .unwrap();
+    let (status, _, body) = fetch(&app, announced).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    // Streamed in chunks with no Content-Length.
+    let chunks = futures::stream::iter(
+        (0..64).map(|_| Ok::<_, std::io::Error>(bytes_of(&"y".repeat(1024)))),
+    );
+    let streamed = Request::post("/api/ping_protected")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from_stream(chunks))
+        .unwrap();
+    let (status, headers, body) = fetch(&app, streamed).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(header(&headers, "cache-control"), "no-store");
+    // A small body still goes through.
+    let small = Request::post("/api/ping_public")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, body) = fetch(&app, small).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+fn bytes_of(text: &str) -> axum::body::Bytes {
+    axum::body::Bytes::copy_from_slice(text.as_bytes())
+}
