@@ -4,10 +4,11 @@
 //!   token storage), sent by the server in each page, so one build serves any tenant.
 //! - [`state`]: [`AuthContext`], the login state as Leptos context (loading, logged
 //!   in with the user's claims, logged out, error).
-//! - `browser` (feature `hydrate`): the redirect to the IdP ([`browser::pkce`]), the
-//!   callback and ID-token checks ([`browser::oidc`]), the token store with refresh
-//!   ([`browser::store`]), logout.
+//! - [`checks`], [`urls`]: the rules (ID-token checks, expiry, where to return, the
+//!   logout URL), free of browser APIs and tested natively.
+//! - `browser` (feature `hydrate`): the browser half, layered one way (see its docs).
 
+pub mod checks;
 pub mod state;
 pub mod urls;
 

@@ -9,6 +9,20 @@ pub fn form(pairs: &[(&str, &str)]) -> String {
         .finish()
 }
 
+/// Where to go after login: `candidate` resolved against the page's `origin`, kept
+/// only if it stays on that origin (path, query and fragment); anything else, or
+/// anything that does not parse, is `/`. Browsers' URL parsing is used on purpose:
+/// `//evil.example`, `/\evil.example` and tab tricks all resolve to another host.
+pub fn safe_return_to(origin: &str, candidate: &str) -> String {
+    let Ok(base) = url::Url::parse(origin) else {
+        return "/".into();
+    };
+    match base.join(candidate) {
+        Ok(url) if url.origin() == base.origin() => url[url::Position::BeforePath..].to_owned(),
+        _ => "/".into(),
+    }
+}
+
 pub fn with_slash(issuer: &str) -> String {
     if issuer.ends_with('/') {
         issuer.to_owned()
@@ -74,6 +88,32 @@ mod tests {
             "https://idp/session/end?client_id=spa+client\
              &post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A3000%2F&id_token_hint=a.b.c"
         );
+    }
+
+    #[test]
+    fn return_to_stays_on_the_origin() {
+        let origin = "http://127.0.0.1:3000";
+        for (candidate, expected) in [
+            ("/profile", "/profile"),
+            ("/external-api?tab=1#x", "/external-api?tab=1#x"),
+            ("profile", "/profile"),
+            ("http://127.0.0.1:3000/profile", "/profile"),
+            ("//evil.example", "/"),
+            ("//evil.example/profile", "/"),
+            ("/\\evil.example", "/"),
+            ("\\\\evil.example", "/"),
+            ("/\t/evil.example", "/"),
+            ("\t//evil.example", "/"),
+            ("/\n/evil.example", "/"),
+            ("https://evil.example/", "/"),
+            ("http://127.0.0.1:3001/", "/"),
+            ("javascript:alert(1)", "/"),
+            ("data:text/html,hi", "/"),
+            ("", "/"),
+        ] {
+            assert_eq!(safe_return_to(origin, candidate), expected, "{candidate:?}");
+        }
+        assert_eq!(safe_return_to("not an origin", "/profile"), "/");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use leptos_meta::Title;
 use crate::login::use_auth;
 
 /// `/callback`: where the IdP sends the browser back after login. Exchanges the
-/// code (see `login::browser::oidc::handle_callback`), then goes back to the page
+/// code (see `login::browser::callback::handle_callback`), then goes back to the page
 /// the user wanted; on failure says why and offers to log in again.
 #[component]
 pub fn CallbackPage() -> impl IntoView {
@@ -18,7 +18,7 @@ pub fn CallbackPage() -> impl IntoView {
         let navigate = navigate.clone();
         let config = auth.config.get_value();
         leptos::task::spawn_local(async move {
-            match crate::login::browser::oidc::handle_callback(&config).await {
+            match crate::login::browser::callback::handle_callback(&config).await {
                 Ok((_, return_to)) => {
                     navigate(
                         &return_to,

@@ -1,11 +1,17 @@
-//! [`PkceSession`]: what the browser keeps between the redirect to the IdP and the
-//! callback (sessionStorage, keyed by `state`, removed when used).
+//! [`PkceSession`]: one login transaction, what the browser keeps between the
+//! redirect to the IdP and the callback (verifier, nonce, where to return), in
+//! sessionStorage keyed by `state`. Used once, and only within
+//! [`crate::login::checks::TRANSACTION_TTL_SECS`]; expired ones are purged on every callback, and all of
+//! them on logout.
 
 use oauth2::basic::BasicClient;
 use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope};
 use serde::{Deserialize, Serialize};
 
-use super::{oidc, origin, store};
+use super::oidc::{discover, redirect_uri};
+use super::window::{now, origin, web_storage};
+use crate::login::checks::transaction_expired;
+use crate::login::urls::safe_return_to;
 use crate::login::{PublicAuthConfig, TokenStorage};
 
 const KEY_PREFIX: &str = "auth.pkce.";
@@ -14,12 +20,14 @@ const KEY_PREFIX: &str = "auth.pkce.";
 pub struct PkceSession {
     pub verifier: String,
     pub nonce: String,
-    /// The page to go back to after login.
+    /// The page to go back to after login (a path on this origin).
     pub return_to: String,
+    /// When the login started, seconds since the epoch.
+    pub created_at: f64,
 }
 
 fn storage() -> Option<web_sys::Storage> {
-    store::web_storage(TokenStorage::Session)
+    web_storage(TokenStorage::Session)
 }
 
 impl PkceSession {
@@ -31,23 +39,44 @@ impl PkceSession {
             .map_err(|_| "cannot write to sessionStorage".to_owned())
     }
 
-    /// The session started for `state`, removed so it cannot be used twice. `None`
-    /// for an unknown (forged, replayed or foreign) state.
+    /// The transaction started for `state`, removed so it cannot be used twice.
+    /// `None` for an unknown (forged, replayed or foreign) or expired state.
     pub fn take(state: &str) -> Option<Self> {
         let storage = storage()?;
         let key = format!("{KEY_PREFIX}{state}");
         let json = storage.get_item(&key).ok()??;
         let _ = storage.remove_item(&key);
-        serde_json::from_str(&json).ok()
+        let session: Self = serde_json::from_str(&json).ok()?;
+        (!transaction_expired(session.created_at, now())).then_some(session)
+    }
+
+    /// Removes expired transactions (`all`: every one, as on logout).
+    pub fn purge(all: bool) {
+        let Some(storage) = storage() else {
+            return;
+        };
+        let keys: Vec<String> = (0..storage.length().unwrap_or(0))
+            .filter_map(|i| storage.key(i).ok().flatten())
+            .filter(|key| key.starts_with(KEY_PREFIX))
+            .collect();
+        let now = now();
+        for key in keys {
+            let expired = storage
+                .get_item(&key)
+                .ok()
+                .flatten()
+                .and_then(|json| serde_json::from_str::<Self>(&json).ok())
+                .is_none_or(|session| transaction_expired(session.created_at, now));
+            if all || expired {
+                let _ = storage.remove_item(&key);
+            }
+        }
     }
 }
 
-pub fn redirect_uri() -> String {
-    format!("{}/callback", origin())
-}
-
 /// Builds the authorize URL (PKCE S256, random state and nonce, Auth0's `audience`),
-/// remembers the verifier, and navigates there.
+/// remembers the transaction, and navigates there. `return_to` must resolve to this
+/// origin, else the login returns to `/`.
 pub async fn start_login(
     config: &PublicAuthConfig,
     return_to: &str,
@@ -56,7 +85,7 @@ pub async fn start_login(
     if config.client_id.is_empty() {
         return Err("no client id is configured (AUTH0_CLIENT_ID)".into());
     }
-    let discovery = oidc::discover(&config.issuer).await?;
+    let discovery = discover(&config.issuer).await?;
     let client = BasicClient::new(ClientId::new(config.client_id.clone()))
         .set_auth_uri(AuthUrl::new(discovery.authorization_endpoint).map_err(|e| e.to_string())?)
         .set_redirect_uri(RedirectUrl::new(redirect_uri()).map_err(|e| e.to_string())?);
@@ -79,16 +108,13 @@ pub async fn start_login(
         request = request.add_extra_param("prompt", prompt);
     }
     let (url, state) = request.url();
-    // Only same-site paths: an open redirect after login would be a phishing aid.
-    let return_to = if return_to.starts_with('/') && !return_to.starts_with("//") {
-        return_to
-    } else {
-        "/"
-    };
+    PkceSession::purge(false);
     PkceSession {
         verifier: verifier.secret().clone(),
         nonce: nonce.secret().clone(),
-        return_to: return_to.to_owned(),
+        // Only this origin: an open redirect after login would be a phishing aid.
+        return_to: safe_return_to(&origin(), return_to),
+        created_at: now(),
     }
     .save(state.secret())?;
     web_sys::window()

@@ -1,37 +1,18 @@
 //! The token store: the tokens of the logged-in user, where the config says
-//! (memory by default), with expiry tracked and refresh done one at a time.
+//! (memory by default), with expiry tracked; it owns renewal (one refresh at a time,
+//! through the token-endpoint client [`super::oidc`]).
 
 use std::cell::RefCell;
 
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
-use super::{now, oidc};
+use super::oidc::{self, Session};
+use super::window::{now, web_storage};
+use crate::login::checks::LEEWAY_SECS;
 use crate::login::{AuthStatus, PublicAuthConfig, TokenStorage, User};
 
 const STORAGE_KEY: &str = "auth.session";
-
-#[derive(Clone, Serialize, Deserialize)]
-pub struct Session {
-    pub access_token: String,
-    pub id_token: String,
-    pub refresh_token: Option<String>,
-    /// When the access token expires, seconds since the epoch.
-    pub expires_at: f64,
-    /// The ID token's claims.
-    pub claims: Map<String, Value>,
-}
-
-// Never print tokens.
-impl std::fmt::Debug for Session {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
-}
 
 type Refresh = Shared<LocalBoxFuture<'static, Option<String>>>;
 
@@ -40,16 +21,6 @@ thread_local! {
     static STATUS: RefCell<Option<RwSignal<AuthStatus>>> = const { RefCell::new(None) };
     static MEMORY: RefCell<Option<Session>> = const { RefCell::new(None) };
     static REFRESHING: RefCell<Option<Refresh>> = const { RefCell::new(None) };
-}
-
-/// The browser storage behind `kind` (`None` for memory, or when unavailable).
-pub(super) fn web_storage(kind: TokenStorage) -> Option<web_sys::Storage> {
-    let window = web_sys::window()?;
-    match kind {
-        TokenStorage::Memory => None,
-        TokenStorage::Session => window.session_storage().ok()?,
-        TokenStorage::Local => window.local_storage().ok()?,
-    }
 }
 
 fn storage_kind() -> TokenStorage {
@@ -123,7 +94,7 @@ pub fn publish_status() {
 /// becomes [`AuthStatus::Expired`] and the page offers "Log in again").
 pub async fn access_token() -> Option<String> {
     let session = load()?;
-    if session.expires_at - oidc::LEEWAY_SECS > now() {
+    if session.expires_at - LEEWAY_SECS > now() {
         return Some(session.access_token);
     }
     refresh_now().await

@@ -1,0 +1,36 @@
+//! What the browser window gives the login: the clock, the page's origin, the
+//! storages and the config the server rendered into the page. The bottom layer:
+//! it imports nothing else of the login.
+
+use crate::login::{PublicAuthConfig, TokenStorage, CONFIG_ELEMENT_ID};
+
+/// Seconds since the epoch, from the browser's clock.
+pub fn now() -> f64 {
+    js_sys::Date::now() / 1000.0
+}
+
+pub fn origin() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
+}
+
+/// The browser storage behind `kind` (`None` for memory, or when unavailable).
+pub fn web_storage(kind: TokenStorage) -> Option<web_sys::Storage> {
+    let window = web_sys::window()?;
+    match kind {
+        TokenStorage::Memory => None,
+        TokenStorage::Session => window.session_storage().ok()?,
+        TokenStorage::Local => window.local_storage().ok()?,
+    }
+}
+
+/// The config the server rendered into the page.
+pub fn read_page_config() -> PublicAuthConfig {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(CONFIG_ELEMENT_ID))
+        .and_then(|element| element.text_content())
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
+}
