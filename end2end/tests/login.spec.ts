@@ -4,6 +4,16 @@ import { ISSUER, logIn, logInAtIdp, SPARE_ADDR, startSpareServer, tokenResponse 
 const PRIVATE = 'Hello from a private endpoint! You need to be authenticated to see this.';
 const SCOPED = 'Hello from a private endpoint! You need to be authenticated and have a scope of read:messages to see this.';
 
+/** Clicks "Log in" and stops at the IdP: returns the `state` of the login started. */
+async function startLoginAndTakeState(page: Page): Promise<string> {
+  const authorize = page.waitForRequest((r) => r.url().startsWith(`${ISSUER}auth?`));
+  await page.getByTestId('session').getByRole('button', { name: 'Log in' }).click();
+  const state = new URL((await authorize).url()).searchParams.get('state');
+  expect(state).toBeTruthy();
+  await expect(page).toHaveURL(new RegExp(`^${ISSUER}`));
+  return state!;
+}
+
 async function ping(page: Page, name: string) {
   const button = page.getByRole('button', { name });
   await expect(button).toBeEnabled();
@@ -65,7 +75,7 @@ test('a logged-out visit to /profile logs in and comes back', async ({ page }) =
 
 test('a callback with a forged state shows an error and stores nothing', async ({ page }) => {
   await page.goto('/callback?code=stolen-code&state=forged-state');
-  await expect(page.getByTestId('login-error')).toContainText('does not match any login started here');
+  await expect(page.getByTestId('login-error')).toContainText('This login was not started in this browser');
   expect(page.url()).not.toContain('code=');
   await expect(page.getByTestId('session').getByRole('button', { name: 'Log in' })).toBeEnabled();
   await page.getByRole('navigation').getByRole('link', { name: 'External API' }).click();
@@ -73,10 +83,17 @@ test('a callback with a forged state shows an error and stores nothing', async (
   await expect(page.getByTestId('api-error')).toContainText('401 Unauthorized');
 });
 
-test('an IdP error on the callback is shown', async ({ page }) => {
-  await page.goto('/callback?error=access_denied&error_description=The%20user%20cancelled&state=x');
+test('an IdP error on the callback is shown for a login started here, and only then', async ({ page }) => {
+  await page.goto('/');
+  const state = await startLoginAndTakeState(page);
+  await page.goto(`/callback?error=access_denied&error_description=The%20user%20cancelled&state=${state}`);
   await expect(page.getByTestId('login-error')).toHaveText('The login service refused: The user cancelled (access_denied)');
   await expect(page.getByRole('button', { name: 'Log in again' })).toBeVisible();
+
+  // The same error with a state this browser never issued: a fixed text, none of the link's.
+  await page.goto('/callback?error=access_denied&error_description=Call%20555-0100%20to%20unlock&state=forged');
+  await expect(page.getByTestId('login-error')).toContainText('This login was not started in this browser');
+  await expect(page.getByTestId('login-error')).not.toContainText('555-0100');
 });
 
 test('expired access tokens are renewed with the refresh token', async ({ page }) => {
@@ -150,7 +167,9 @@ test('with the IdP down, "Log in" says so instead of failing silently', async ({
 });
 
 test('consent_required on the callback offers a login that asks for consent', async ({ page }) => {
-  await page.goto('/callback?error=consent_required&error_description=Consent%20required&state=x');
+  await page.goto('/');
+  const state = await startLoginAndTakeState(page);
+  await page.goto(`/callback?error=consent_required&error_description=Consent%20required&state=${state}`);
   await expect(page.getByTestId('login-error')).toHaveText('The application needs your consent.');
   const authorize = page.waitForRequest((r) => r.url().startsWith(`${ISSUER}auth?`));
   await page.getByRole('button', { name: 'Log in again' }).click();

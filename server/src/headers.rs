@@ -4,7 +4,7 @@
 //! - Pages (HTML): `script-src 'nonce-…' 'wasm-unsafe-eval'` (the nonce is the one
 //!   Leptos puts on its hydration scripts: this layer makes it and hands it to the
 //!   renderer as a request extension), `connect-src 'self'` plus the issuer's origin,
-//!   `img-src 'self' data: https:`, `frame-ancestors 'none'`, `base-uri 'none'`,
+//!   `img-src 'self' data: https:` plus the issuer (avatars), `frame-ancestors 'none'`, `base-uri 'none'`,
 //!   `object-src 'none'`, `form-action 'self'`. Debug builds also allow the
 //!   `cargo leptos watch` live-reload websocket.
 //! - Everything else: `default-src 'none'; frame-ancestors 'none'` (nothing to run).
@@ -55,11 +55,11 @@ impl HeaderPolicy {
         hashed_assets: bool,
         reload_port: u32,
     ) -> Self {
-        let mut connect = String::from("'self'");
-        if let Some(issuer) = origin(issuer) {
-            connect.push(' ');
-            connect.push_str(&issuer);
-        }
+        let issuer = origin(issuer).map(|o| format!(" {o}")).unwrap_or_default();
+        // The browser talks to the issuer (discovery, token endpoint) and may show
+        // avatars from it (the dev IdP serves them over loopback http).
+        let mut connect = format!("'self'{issuer}");
+        let img = format!("'self' data: https:{issuer}");
         if cfg!(debug_assertions) {
             connect.push_str(&format!(
                 " ws://127.0.0.1:{reload_port} ws://localhost:{reload_port}"
@@ -68,7 +68,7 @@ impl HeaderPolicy {
         let page_csp = (
             "default-src 'self'; script-src 'nonce-".to_owned(),
             format!(
-                "' 'wasm-unsafe-eval'; connect-src {connect}; img-src 'self' data: https:; \
+                "' 'wasm-unsafe-eval'; connect-src {connect}; img-src {img}; \
                  style-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'; \
                  form-action 'self'"
             ),

@@ -11,7 +11,8 @@ use super::PublicAuthConfig;
 pub const LEEWAY_SECS: f64 = 60.0;
 
 /// A login started more than this long ago cannot complete (its verifier is purged).
-pub const TRANSACTION_TTL_SECS: f64 = 600.0;
+pub const TRANSACTION_TTL_MINUTES: u32 = 10;
+pub const TRANSACTION_TTL_SECS: f64 = TRANSACTION_TTL_MINUTES as f64 * 60.0;
 
 /// Lifetime assumed for an access token sent without `expires_in` (and not a JWT
 /// with `exp`): an hour. A token that dies sooner is renewed on its first 401.

@@ -7,7 +7,7 @@ use super::oidc::{exchange_code, Session};
 use super::pkce::PkceSession;
 use super::store;
 use super::window::origin;
-use crate::login::checks::TRANSACTION_TTL_SECS;
+use crate::login::checks::TRANSACTION_TTL_MINUTES;
 use crate::login::urls::safe_return_to;
 
 /// What went wrong on the callback, with the action the page offers.
@@ -30,8 +30,7 @@ fn callback_error(message: impl Into<String>) -> CallbackError {
 pub fn unknown_state_message() -> String {
     format!(
         "This login was not started in this browser, or it took longer than \
-         {} minutes; nothing was stored. Please log in again.",
-        TRANSACTION_TTL_SECS / 60.0
+         {TRANSACTION_TTL_MINUTES} minutes; nothing was stored. Please log in again."
     )
 }
 

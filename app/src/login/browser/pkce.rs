@@ -4,8 +4,12 @@
 //! [`crate::login::checks::TRANSACTION_TTL_SECS`]; expired ones are purged on every callback, and all of
 //! them on logout.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use oauth2::basic::BasicClient;
-use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope};
+use oauth2::{
+    AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+};
 use serde::{Deserialize, Serialize};
 
 use super::oidc::{discover, redirect_uri};
@@ -74,6 +78,16 @@ impl PkceSession {
     }
 }
 
+/// 256 random bits from the browser's CSPRNG (`crypto.getRandomValues`), base64url:
+/// a PKCE verifier (43 characters, RFC 7636), a `state` or a `nonce`. Drawn here
+/// rather than through oauth2's `new_random`, which brings a userspace ChaCha RNG
+/// into the wasm on top of the browser's own.
+fn random_token() -> Result<String, String> {
+    let mut bytes = [0u8; 32];
+    getrandom::getrandom(&mut bytes).map_err(|e| format!("no secure random numbers: {e}"))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
 /// Builds the authorize URL (PKCE S256, random state and nonce, Auth0's `audience`),
 /// remembers the transaction, and navigates there. `return_to` must resolve to this
 /// origin, else the login returns to `/`.
@@ -89,10 +103,12 @@ pub async fn start_login(
     let client = BasicClient::new(ClientId::new(config.client_id.clone()))
         .set_auth_uri(AuthUrl::new(discovery.authorization_endpoint).map_err(|e| e.to_string())?)
         .set_redirect_uri(RedirectUrl::new(redirect_uri()).map_err(|e| e.to_string())?);
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let nonce = CsrfToken::new_random();
+    let verifier = PkceCodeVerifier::new(random_token()?);
+    let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
+    let nonce = CsrfToken::new(random_token()?);
+    let state = CsrfToken::new(random_token()?);
     let mut request = client
-        .authorize_url(CsrfToken::new_random)
+        .authorize_url(|| state)
         .add_scopes(
             config
                 .scope
