@@ -11,7 +11,7 @@ use support::{b64, claims, now, TestIssuer, TestKey, AUDIENCE};
 
 fn invalid(result: Result<Arc<app::auth::Claims>, AuthError>) -> &'static str {
     match result {
-        Err(AuthError::InvalidToken(why)) => why,
+        Err(AuthError::InvalidToken(problem)) => problem.description(),
         other => panic!("expected invalid_token, got {other:?}"),
     }
 }

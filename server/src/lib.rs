@@ -9,6 +9,7 @@
 //! - [`health`]: `/healthz` (alive) and `/readyz` (issuer keys loaded).
 //! - [`headers`]: security headers (CSP with a per-page nonce) and caching policy.
 //! - [`limits`]: the request body limit (the timeout and concurrency cap are layers).
+//! - [`metrics`]: Prometheus recorder, the HTTP metrics layer, `/metrics` (own address).
 //! - [`serve`]: the accept loop: header read timeout, connection cap, bounded drain.
 //! - [`settings`]: [`settings::ServerSettings`] (public URL, limits) from the environment.
 //! - [`telemetry`]: `tracing` setup and the request-logging layer.
@@ -20,6 +21,7 @@
 pub mod headers;
 pub mod health;
 pub mod limits;
+pub mod metrics;
 pub mod rest;
 pub mod serve;
 pub mod settings;
@@ -114,5 +116,7 @@ pub fn app(
         ))
         .with_state(leptos_options)
         .layer(Extension(verifier))
+        // Inside the router's layers, so the matched route template is known.
+        .layer(middleware::from_fn(metrics::track_http))
         .layer(layers)
 }

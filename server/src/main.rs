@@ -10,7 +10,7 @@ use server::settings::ServerSettings;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    server::telemetry::init();
+    server::telemetry::init(std::env::var("LOG_FORMAT").ok().as_deref());
 
     // Without issuer and audience the protected routes cannot be protected: refuse to start.
     let (config, settings) =
@@ -31,6 +31,27 @@ async fn main() -> ExitCode {
         }
     };
     let addr = options.site_addr;
+
+    // Metrics first, so the recorder sees everything from the start.
+    let metrics = match settings.metrics_addr {
+        None => None,
+        Some(metrics_addr) => {
+            let handle = match server::metrics::install() {
+                Ok(handle) => handle,
+                Err(error) => {
+                    eprintln!("error: cannot set up metrics: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match tokio::net::TcpListener::bind(metrics_addr).await {
+                Ok(listener) => Some((listener, handle)),
+                Err(error) => {
+                    eprintln!("error: cannot listen on METRICS_ADDR {metrics_addr}: {error}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
 
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
@@ -53,7 +74,18 @@ async fn main() -> ExitCode {
     };
     tokio::spawn(jwks.clone().run_refresh());
     let verifier = Arc::new(Verifier::new(&config, jwks));
-    tracing::info!(issuer = %config.issuer, audience = %config.audience, "listening on http://{addr}");
+    if let Some((metrics_listener, handle)) = metrics {
+        let local = metrics_listener.local_addr().ok();
+        tracing::info!(addr = ?local, "metrics on /metrics");
+        let routes = server::metrics::routes(handle, verifier.jwks().clone());
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(metrics_listener, routes).await {
+                tracing::error!(%error, "metrics listener failed");
+            }
+        });
+    }
+    let local = listener.local_addr().map_or(addr, |local| local);
+    tracing::info!(issuer = %config.issuer, audience = %config.audience, "listening on http://{local}");
 
     let app = server::app(options, &config, &settings, verifier);
     server::serve::serve(listener, app, &settings, server::shutdown::signal()).await;

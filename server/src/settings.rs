@@ -10,6 +10,8 @@
 //! | `MAX_CONCURRENT_REQUESTS` | 512 | requests handled at once; more wait their turn |
 //! | `BODY_LIMIT_BYTES` | 8192 | largest request body (server functions, REST); then `413` |
 //! | `SHUTDOWN_GRACE_SECS` | 10 | on SIGTERM/Ctrl-C, in-flight requests get this long |
+//! | `METRICS_ADDR` | | where `/metrics` (Prometheus) listens, e.g. `127.0.0.1:9100`; off when unset |
+//! | `LOG_FORMAT` | `text` | `json`: one JSON object per log line |
 
 use std::time::Duration;
 
@@ -25,6 +27,8 @@ pub struct ServerSettings {
     pub max_concurrent_requests: usize,
     pub body_limit_bytes: usize,
     pub shutdown_grace: Duration,
+    /// Where `/metrics` listens; `None`: not served.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Default for ServerSettings {
@@ -37,6 +41,7 @@ impl Default for ServerSettings {
             max_concurrent_requests: 512,
             body_limit_bytes: 8 * 1024,
             shutdown_grace: Duration::from_secs(10),
+            metrics_addr: None,
         }
     }
 }
@@ -72,7 +77,16 @@ impl ServerSettings {
                 })?)
             }
         };
+        let metrics_addr = match env("METRICS_ADDR") {
+            None => None,
+            Some(text) => Some(text.parse().map_err(|_| {
+                ConfigError(format!(
+                    "METRICS_ADDR must be an address like 127.0.0.1:9100, not {text:?}"
+                ))
+            })?),
+        };
         Ok(Self {
+            metrics_addr,
             public_url,
             header_read_timeout: secs(
                 "HEADER_READ_TIMEOUT_SECS",
@@ -151,6 +165,7 @@ mod tests {
             ("PUBLIC_URL", "https://app.example.com/path"),
             ("BODY_LIMIT_BYTES", "lots"),
             ("MAX_CONNECTIONS", "0"),
+            ("METRICS_ADDR", "localhost"),
         ] {
             let error = load(&[(name, value)]).unwrap_err();
             assert!(error.0.contains(name), "{error}");

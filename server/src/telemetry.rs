@@ -1,4 +1,6 @@
-//! Logging: `tracing` to stderr, level from `RUST_LOG` (default `info`).
+//! Logging: `tracing` to stderr, level from `RUST_LOG` (default `info`); as text,
+//! or one JSON object per line with `LOG_FORMAT=json` (tracing-subscriber's JSON
+//! formatter, same fields).
 
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
@@ -6,10 +8,17 @@ use tracing::Level;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber. `RUST_LOG=debug` (or any `EnvFilter` string)
-/// overrides the default.
-pub fn init() {
+/// overrides the default level; `format` `json` switches to JSON lines.
+pub fn init(format: Option<&str>) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == Some("json") {
+        builder.json().with_current_span(true).init();
+    } else {
+        builder.init();
+    }
 }
 
 /// Logs one line per request: method and path (never the query string, which may

@@ -46,3 +46,60 @@ fn exits_with_one_clear_line_when_issuer_or_audience_is_missing() {
         );
     }
 }
+
+/// `LOG_FORMAT=json`: every line is one JSON object with the usual fields, and
+/// neither the query string nor the Authorization header reaches the log.
+#[test]
+fn json_logs_are_one_object_per_line_without_secrets() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("AUTH0_CONFIG", "/nonexistent/auth_config.json")
+        .env("AUTH0_ISSUER", "http://127.0.0.1:9/")
+        .env("AUTH0_AUDIENCE", "https://api.test")
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("LEPTOS_OUTPUT_NAME", "auth0-leptos")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let addr = loop {
+        let line = lines.next().expect("a log line").unwrap();
+        let value: serde_json::Value = serde_json::from_str(&line).expect("JSON line");
+        seen.push(value.clone());
+        let message = value["fields"]["message"].as_str().unwrap_or_default();
+        if let Some(addr) = message.strip_prefix("listening on http://") {
+            break addr.to_owned();
+        }
+    };
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(
+            b"GET /callback?code=SECRET-CODE&state=s HTTP/1.1\r\nHost: t\r\n\
+              Authorization: Bearer SECRET.TOKEN.VALUE\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // The request's own line (its span carries method and path).
+    let request_line = loop {
+        let line = lines.next().expect("the request is logged").unwrap();
+        let value: serde_json::Value = serde_json::from_str(&line).expect("JSON line");
+        seen.push(value.clone());
+        if value["span"]["path"] == "/callback" {
+            break value;
+        }
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(request_line["span"]["method"], "GET");
+    assert!(request_line["level"].is_string() && request_line["timestamp"].is_string());
+    let all = serde_json::to_string(&seen).unwrap();
+    assert!(!all.contains("SECRET"), "a secret reached the log: {all}");
+}

@@ -6,7 +6,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 
-use super::{AuthError, Claims, Verifier};
+use super::{metrics, AuthError, Claims, Verifier};
 
 /// The credentials of `Authorization: Bearer <token>` (scheme case-insensitive).
 #[derive(Clone, PartialEq, Eq)]
@@ -69,6 +69,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
     type Rejection = AuthError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AuthError> {
+        let result = Self::check(parts).await;
+        metrics::token_check(match &result {
+            Ok(_) => "ok",
+            Err(error) => error.outcome(),
+        });
+        result
+    }
+}
+
+impl Authenticated {
+    async fn check(parts: &Parts) -> Result<Self, AuthError> {
         let token = BearerToken::from_headers(&parts.headers)?;
         let Some(verifier) = parts.extensions.get::<Arc<Verifier>>().cloned() else {
             tracing::error!(

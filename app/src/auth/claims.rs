@@ -59,7 +59,9 @@ impl Claims {
 
     /// `Ok` when `scope` is granted, else the 403 answer.
     pub fn require_scope(&self, scope: &'static str) -> Result<(), AuthError> {
-        if self.has_scope(scope) {
+        let granted = self.has_scope(scope);
+        super::metrics::scope_check(scope, granted);
+        if granted {
             Ok(())
         } else {
             Err(AuthError::InsufficientScope(scope))

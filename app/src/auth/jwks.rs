@@ -30,6 +30,7 @@ use tokio::sync::{Mutex, Notify};
 
 use super::config::{is_loopback, ConfigError, JwksSettings};
 use super::keys::{parse_jwks, VerifyKey};
+use super::metrics;
 use crate::login::urls::with_slash;
 
 /// Largest discovery or JWKS document accepted (Auth0's are a few KB).
@@ -79,6 +80,8 @@ struct FetchState {
     recent: VecDeque<Instant>,
     /// When the last fetch of any kind was made.
     last_fetch: Option<Instant>,
+    /// When keys were last fetched successfully.
+    last_success: Option<Instant>,
 }
 
 #[derive(Deserialize)]
@@ -196,6 +199,7 @@ impl JwksCache {
                 jwks_uri: None,
                 recent: VecDeque::new(),
                 last_fetch: None,
+                last_success: None,
             }),
             attempts: AtomicU64::new(0),
             unknown_kids: moka::sync::Cache::builder()
@@ -204,6 +208,12 @@ impl JwksCache {
                 .build(),
             refetch_wanted: Notify::new(),
         })
+    }
+
+    /// How long ago keys were last fetched successfully (`None`: never). Waits for
+    /// a fetch in progress.
+    pub async fn since_last_refresh(&self) -> Option<Duration> {
+        self.fetch.lock().await.last_success.map(|at| at.elapsed())
     }
 
     /// True once keys have been loaded; `/readyz` reports it.
@@ -246,6 +256,7 @@ impl JwksCache {
         if self.attempts.load(Ordering::Acquire) == seen {
             if !self.take_fetch_budget(&mut state) {
                 drop(state);
+                metrics::jwks_fetch("rate_limited");
                 self.refetch_wanted.notify_one();
                 return self.lookup(kid);
             }
@@ -289,7 +300,10 @@ impl JwksCache {
         let result = self.fetch_keys(state).await;
         state.last_fetch = Some(Instant::now());
         self.attempts.fetch_add(1, Ordering::AcqRel);
+        metrics::jwks_fetch(if result.is_ok() { "ok" } else { "error" });
         let fresh = result?;
+        state.last_success = Some(Instant::now());
+        metrics::jwks_keys(fresh.by_kid.len() + fresh.without_kid.len());
         tracing::info!(
             keys = fresh.by_kid.len() + fresh.without_kid.len(),
             "JWKS loaded"

@@ -9,6 +9,7 @@
 //! - [`claims`]: [`Claims`], what handlers get, and the scope check.
 //! - [`bearer`]: reading `Authorization: Bearer ...` and the [`Authenticated`] extractor.
 //! - [`error`]: [`AuthError`], mapped to RFC 6750 responses in one place.
+//! - [`metrics`]: what the checks report (outcomes, cache, JWKS) to the `metrics` facade.
 
 pub mod bearer;
 pub mod claims;
@@ -16,6 +17,7 @@ pub mod config;
 pub mod error;
 pub mod jwks;
 pub mod keys;
+pub mod metrics;
 pub mod token_cache;
 pub mod verifier;
 

@@ -18,8 +18,10 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::error::TokenProblem;
 use super::jwks::{JwksCache, KeyLookupError};
 use super::keys::{is_supported, VerifyKey};
+use super::metrics;
 use super::token_cache::{CachedToken, VerifiedTokenCache};
 use super::{AuthConfig, AuthError, Claims};
 
@@ -30,10 +32,9 @@ pub const MAX_TOKEN_LEN: usize = 16 * 1024;
 /// Verified tokens remembered at most.
 pub const TOKEN_CACHE_CAPACITY: u64 = 10_000;
 
-const MALFORMED: AuthError = AuthError::InvalidToken("The token is malformed");
-const TOO_LONG: AuthError = AuthError::InvalidToken("The token is too long");
-const MISSING_CLAIM: AuthError =
-    AuthError::InvalidToken("The token lacks a required claim (exp, iss, aud or sub)");
+const MALFORMED: AuthError = AuthError::InvalidToken(TokenProblem::Malformed);
+const TOO_LONG: AuthError = AuthError::InvalidToken(TokenProblem::TooLong);
+const MISSING_CLAIM: AuthError = AuthError::InvalidToken(TokenProblem::MissingClaim);
 
 /// The JOSE header fields we read; every other field is ignored.
 #[derive(Deserialize)]
@@ -90,9 +91,14 @@ impl Verifier {
         let hash = VerifiedTokenCache::hash(token);
         let now = get_current_timestamp();
         if let Some(claims) = self.cache.get(&hash, now, |kid| self.jwks.lookup(kid).ok()) {
+            metrics::token_cache(true);
             return Ok(claims);
         }
-        let (claims, key, kid) = self.verify_with_key(token).await?;
+        metrics::token_cache(false);
+        let started = std::time::Instant::now();
+        let verified = self.verify_with_key(token).await;
+        metrics::verify_time(started.elapsed());
+        let (claims, key, kid) = verified?;
         let claims = Arc::new(claims);
         self.cache.insert(
             hash,
@@ -128,9 +134,7 @@ impl Verifier {
 
         let header: JoseHeader = decode_json(header)?;
         if header.crit.is_some() {
-            return Err(AuthError::InvalidToken(
-                "The token requires extensions this API does not support",
-            ));
+            return Err(AuthError::InvalidToken(TokenProblem::UnsupportedExtension));
         }
         // Before the key lookup: an HMAC or `none` token must never cause a refetch.
         let alg: Algorithm = header
@@ -138,27 +142,21 @@ impl Verifier {
             .parse()
             .ok()
             .filter(|alg| is_supported(*alg))
-            .ok_or(AuthError::InvalidToken(
-                "The token's algorithm is not allowed",
-            ))?;
+            .ok_or(AuthError::InvalidToken(TokenProblem::AlgorithmNotAllowed))?;
         let key = self
             .jwks
             .key_for(header.kid.as_deref())
             .await
             .map_err(|error| match error {
-                KeyLookupError::UnknownKey => {
-                    AuthError::InvalidToken("The token is signed with an unknown key")
-                }
+                KeyLookupError::UnknownKey => AuthError::InvalidToken(TokenProblem::UnknownKey),
                 KeyLookupError::NotLoaded => AuthError::KeysUnavailable,
             })?;
         if !key.allows(alg) {
-            return Err(AuthError::InvalidToken(
-                "The token's algorithm is not allowed for its key",
-            ));
+            return Err(AuthError::InvalidToken(TokenProblem::AlgorithmNotForKey));
         }
         let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| MALFORMED)?;
         if !key.verify(alg, message.as_bytes(), &signature) {
-            return Err(AuthError::InvalidToken("The token's signature is invalid"));
+            return Err(AuthError::InvalidToken(TokenProblem::BadSignature));
         }
 
         let claims: Map<String, Value> = decode_json(payload)?;
@@ -179,15 +177,13 @@ impl Verifier {
         let now = now as f64;
         let leeway = self.leeway as f64;
         if exp + leeway < now {
-            return Err(AuthError::InvalidToken("The token has expired"));
+            return Err(AuthError::InvalidToken(TokenProblem::Expired));
         }
         if number(claims, "nbf")?.is_some_and(|nbf| nbf - leeway > now) {
-            return Err(AuthError::InvalidToken("The token is not valid yet"));
+            return Err(AuthError::InvalidToken(TokenProblem::NotYetValid));
         }
         if iss.as_str() != Some(self.issuer.as_str()) {
-            return Err(AuthError::InvalidToken(
-                "The token was issued by another issuer",
-            ));
+            return Err(AuthError::InvalidToken(TokenProblem::WrongIssuer));
         }
         let ours = |value: &Value| value.as_str() == Some(self.audience.as_str());
         let audience_ok = match aud {
@@ -195,9 +191,7 @@ impl Verifier {
             single => ours(single),
         };
         if !audience_ok {
-            return Err(AuthError::InvalidToken(
-                "The token is meant for another audience",
-            ));
+            return Err(AuthError::InvalidToken(TokenProblem::WrongAudience));
         }
         Ok(())
     }
