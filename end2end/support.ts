@@ -62,6 +62,13 @@ export async function logIn(page: Page, email: string): Promise<void> {
   await expect(page.getByTestId('user-name')).toBeVisible();
 }
 
+/** Clicks an External API button (once hydrated). */
+export async function ping(page: Page, name: string): Promise<void> {
+  const button = page.getByRole('button', { name });
+  await expect(button).toBeEnabled();
+  await button.click();
+}
+
 /** The IdP's token response for `email`, by the scripted PKCE login (idp/get-token.js). */
 export function tokenResponse(email: string, offline = false): Record<string, string> {
   const args = ['get-token.js', email, '--json', ...(offline ? ['--offline'] : [])];

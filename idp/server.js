@@ -4,7 +4,10 @@
 // - Auth0's `audience` authorize parameter selects the API; access tokens are RS256
 //   JWTs with aud [audience, {issuer}userinfo], scope, permissions, sub, azp;
 // - issuer with a trailing slash; ID tokens carry name, email, picture;
-// - refresh tokens (rotating; a reused one is refused) when offline_access is asked;
+// - refresh tokens (rotating; a reused one is refused) when offline_access is asked,
+//   revocable at /oauth/revoke (Auth0's route);
+// - silent session checks: prompt=none answers at once (login_required without a
+//   session), to /callback or /silent-callback;
 // - users in users.js; login form here, consent implied (a first-party app, as on Auth0).
 //
 // Settings (environment): IDP_PORT (4000), IDP_AUDIENCE, IDP_CLIENT_ID,
@@ -39,7 +42,8 @@ const provider = new Provider(ISSUER, {
     token_endpoint_auth_method: 'none',
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
-    redirect_uris: APP_ORIGINS.map((origin) => `${origin}/callback`),
+    // /silent-callback: where the hidden iframe of a silent session check lands.
+    redirect_uris: APP_ORIGINS.flatMap((origin) => [`${origin}/callback`, `${origin}/silent-callback`]),
     post_logout_redirect_uris: APP_ORIGINS.map((origin) => `${origin}/`),
   }],
   jwks: { keys: [signingKey] },
@@ -63,8 +67,11 @@ const provider = new Provider(ISSUER, {
     Session: 24 * 3600,
     Grant: 24 * 3600,
   },
+  // Auth0's route for RFC 7009 token revocation.
+  routes: { revocation: '/oauth/revoke' },
   features: {
     devInteractions: { enabled: false },
+    revocation: { enabled: true },
     rpInitiatedLogout: {
       enabled: true,
       // Auth0 logs out without asking: submit the confirmation form at once.

@@ -3,7 +3,7 @@
 // Ping scoped refused with 403), and Profile.
 import * as path from 'path';
 import { expect, Page, test } from '@playwright/test';
-import { logIn, REPO_ROOT } from '../support';
+import { REPO_ROOT, logIn, ping } from '../support';
 
 const DIR = path.join(REPO_ROOT, 'docs', 'screenshots');
 
@@ -11,12 +11,6 @@ test.use({ viewport: { width: 1100, height: 720 } });
 
 async function shoot(page: Page, name: string) {
   await page.screenshot({ path: path.join(DIR, `${name}.png`) });
-}
-
-async function ping(page: Page, name: string) {
-  const button = page.getByRole('button', { name });
-  await expect(button).toBeEnabled();
-  await button.click();
 }
 
 test('screenshots of Home, External API and Profile', async ({ page }) => {
@@ -34,7 +28,7 @@ test('screenshots of Home, External API and Profile', async ({ page }) => {
   await expect(page.getByTestId('profile-email')).toHaveText('alice@example.com');
   await shoot(page, 'profile');
 
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log out', exact: true }).click();
   await expect(page.getByTestId('session').getByRole('button', { name: 'Log in' })).toBeEnabled();
   await page.goto('/external-api');
   await logIn(page, 'bob@example.com');

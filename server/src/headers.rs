@@ -7,6 +7,8 @@
 //!   `img-src 'self' data: https:` plus the issuer (avatars), `frame-ancestors 'none'`, `base-uri 'none'`,
 //!   `object-src 'none'`, `form-action 'self'`. Debug builds also allow the
 //!   `cargo leptos watch` live-reload websocket.
+//!   `frame-src 'self'` plus the issuer (the silent session check's iframe).
+//! - `/silent-callback`: its own nonce for its one script, `frame-ancestors 'self'`.
 //! - Everything else: `default-src 'none'; frame-ancestors 'none'` (nothing to run).
 //! - Always: `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer` (the
 //!   callback URL carries a code), `Cross-Origin-Opener-Policy: same-origin`,
@@ -60,6 +62,9 @@ impl HeaderPolicy {
         // avatars from it (the dev IdP serves them over loopback http).
         let mut connect = format!("'self'{issuer}");
         let img = format!("'self' data: https:{issuer}");
+        // The silent session check frames the issuer's authorize endpoint, which
+        // sends the frame back to /silent-callback here.
+        let frame = format!("'self'{issuer}");
         if cfg!(debug_assertions) {
             connect.push_str(&format!(
                 " ws://127.0.0.1:{reload_port} ws://localhost:{reload_port}"
@@ -69,7 +74,7 @@ impl HeaderPolicy {
             "default-src 'self'; script-src 'nonce-".to_owned(),
             format!(
                 "' 'wasm-unsafe-eval'; connect-src {connect}; img-src {img}; \
-                 style-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'; \
+                 frame-src {frame}; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'; \
                  form-action 'self'"
             ),
         );
@@ -86,6 +91,11 @@ impl HeaderPolicy {
     pub fn page_csp(&self, nonce: &str) -> String {
         format!("{}{nonce}{}", self.page_csp.0, self.page_csp.1)
     }
+
+    /// The CSP of `/silent-callback`: its one script, framed by this origin only.
+    pub fn silent_callback_csp(nonce: &str) -> String {
+        format!("default-src 'none'; script-src 'nonce-{nonce}'; frame-ancestors 'self'; base-uri 'none'")
+    }
 }
 
 /// Where a request goes, as far as headers care.
@@ -94,6 +104,8 @@ enum Kind {
     Api,
     Package,
     Callback,
+    /// `/silent-callback`: framed by the app itself (`frame-ancestors 'self'`).
+    SilentCallback,
     Other,
 }
 
@@ -104,6 +116,8 @@ fn kind(path: &str) -> Kind {
         Kind::Package
     } else if path == "/callback" {
         Kind::Callback
+    } else if path == "/silent-callback" {
+        Kind::SilentCallback
     } else {
         Kind::Other
     }
@@ -117,7 +131,8 @@ pub async fn set_headers(
 ) -> Response {
     let kind = kind(request.uri().path());
     // Pages get a nonce; the Leptos renderer finds it in the request (see `crate::app`).
-    let nonce = matches!(kind, Kind::Callback | Kind::Other).then(Nonce::new);
+    let nonce =
+        matches!(kind, Kind::Callback | Kind::SilentCallback | Kind::Other).then(Nonce::new);
     if let Some(nonce) = &nonce {
         request.extensions_mut().insert(nonce.clone());
     }
@@ -131,6 +146,9 @@ pub async fn set_headers(
     let headers = response.headers_mut();
 
     let csp = match (&nonce, is_html) {
+        (Some(nonce), true) if kind == Kind::SilentCallback => {
+            HeaderValue::from_str(&HeaderPolicy::silent_callback_csp(nonce)).ok()
+        }
         (Some(nonce), true) => HeaderValue::from_str(&policy.page_csp(nonce)).ok(),
         _ => None,
     };
@@ -150,13 +168,20 @@ pub async fn set_headers(
         HeaderName::from_static("cross-origin-opener-policy"),
         HeaderValue::from_static("same-origin"),
     );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static(if kind == Kind::SilentCallback {
+            "SAMEORIGIN"
+        } else {
+            "DENY"
+        }),
+    );
     if let Some(hsts) = &policy.hsts {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
     }
 
     let cache = match kind {
-        Kind::Api | Kind::Callback => Some(NO_STORE),
+        Kind::Api | Kind::Callback | Kind::SilentCallback => Some(NO_STORE),
         _ if is_html => Some(NO_CACHE),
         Kind::Package if ok => Some(policy.pkg_cache.clone()),
         Kind::Other if ok => Some(STATIC_FILE),

@@ -11,6 +11,7 @@
 //! - [`limits`]: the request body limit (the timeout and concurrency cap are layers).
 //! - [`metrics`]: Prometheus recorder, the HTTP metrics layer, `/metrics` (own address).
 //! - [`serve`]: the accept loop: header read timeout, connection cap, bounded drain.
+//! - [`silent_callback`]: `/silent-callback`, the landing page of silent session checks.
 //! - [`settings`]: [`settings::ServerSettings`] (public URL, limits) from the environment.
 //! - [`telemetry`]: `tracing` setup and the request-logging layer.
 //! - [`shutdown`]: the Ctrl-C / SIGTERM signal.
@@ -26,6 +27,7 @@ pub mod rest;
 pub mod serve;
 pub mod settings;
 pub mod shutdown;
+pub mod silent_callback;
 pub mod telemetry;
 
 use std::path::Path;
@@ -105,6 +107,10 @@ pub fn app(
     Router::new()
         .merge(rest::routes(&config.cors_allowed_origins))
         .merge(health::routes(verifier.clone()))
+        .route(
+            "/silent-callback",
+            axum::routing::get(silent_callback::page),
+        )
         .nest_service(&format!("/{}", leptos_options.site_pkg_dir), pkg)
         .leptos_routes_with_context(&leptos_options, routes, page_context.clone(), {
             let leptos_options = leptos_options.clone();

@@ -211,3 +211,36 @@ async fn oversized_bodies_get_413_whether_announced_or_streamed() {
 fn bytes_of(text: &str) -> axum::body::Bytes {
     axum::body::Bytes::copy_from_slice(text.as_bytes())
 }
+
+#[tokio::test]
+async fn the_silent_callback_may_be_framed_by_this_origin_only_and_runs_one_nonced_script() {
+    let (issuer, app) = app(ServerSettings::default()).await;
+    let (status, headers, body) = fetch(&app, get("/silent-callback?code=c&state=s")).await;
+    assert_eq!(status, StatusCode::OK);
+    let csp = header(&headers, "content-security-policy");
+    assert!(
+        csp.contains("frame-ancestors 'self'") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+    let nonce = csp_nonce(csp);
+    assert!(
+        body.contains(&format!("<script nonce=\"{nonce}\">")),
+        "{body}"
+    );
+    assert_eq!(body.matches("<script").count(), 1);
+    assert!(
+        body.contains("location.origin"),
+        "posts to this origin only: {body}"
+    );
+    assert_eq!(header(&headers, "x-frame-options"), "SAMEORIGIN");
+    assert_eq!(header(&headers, "cache-control"), "no-store");
+    assert!(
+        !body.contains("code=c"),
+        "the code is not copied into the page"
+    );
+    // Pages may frame the issuer (the silent check) and this origin, nothing else.
+    let (_, headers, _) = fetch(&app, get("/")).await;
+    let issuer_origin = issuer.issuer.trim_end_matches('/');
+    assert!(header(&headers, "content-security-policy")
+        .contains(&format!("frame-src 'self' {issuer_origin};")));
+}

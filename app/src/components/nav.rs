@@ -39,9 +39,13 @@ pub fn NavBar() -> impl IntoView {
                             {user.picture.map(|src| view! { <img class="avatar" src=src alt="" /> })}
                             <span class="user-name" data-testid="user-name">{user.name}</span>
                             <button type="button" class="secondary" on:click=move |_| auth.logout()>"Log out"</button>
+                            <button type="button" class="link" on:click=move |_| auth.logout_local()>"Log out of this app only"</button>
                         }
                         .into_any(),
-                        AuthStatus::Loading => view! { <button type="button" disabled=true>"Log in"</button> }.into_any(),
+                        AuthStatus::Loading => view! {
+                            <span class="session-pending" aria-busy="true" data-testid="session-pending">"…"</span>
+                        }
+                        .into_any(),
                         AuthStatus::LoggedOut | AuthStatus::Expired => view! {
                             <button type="button" on:click=login>"Log in"</button>
                         }

@@ -33,7 +33,8 @@ impl User {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum AuthStatus {
-    /// Server render and the moment before the browser has read its token store.
+    /// Server render, the moment before the browser has read its token store, and
+    /// a silent session check at the IdP: the nav shows neither "Log in" nor a user.
     Loading,
     LoggedOut,
     /// Was logged in, but the session ended (tokens expired, nothing to refresh
@@ -74,6 +75,17 @@ impl AuthContext {
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = (return_to, prompt);
+    }
+
+    /// Logs out of this app only (the IdP session stays).
+    pub fn logout_local(&self) {
+        #[cfg(feature = "hydrate")]
+        {
+            let status = self.status;
+            leptos::task::spawn_local(async move {
+                super::browser::logout_local(status).await;
+            });
+        }
     }
 
     /// Forgets the tokens here, then logs out at the IdP.

@@ -3,7 +3,7 @@
 //! ([`super::oidc`]), keep the tokens ([`super::store`]), clean the address bar, and
 //! say where to go (re-checked to stay on this origin).
 
-use super::oidc::{exchange_code, Session};
+use super::oidc::{exchange_code, redirect_uri, Session};
 use super::pkce::PkceSession;
 use super::store;
 use super::window::origin;
@@ -73,9 +73,9 @@ pub async fn handle_callback(
             "This address is not a login callback (no code).",
         ));
     };
-    let session = exchange_code(config, &code, &pkce.verifier, &pkce.nonce)
+    let session = exchange_code(config, &code, &pkce.verifier, &pkce.nonce, &redirect_uri())
         .await
         .map_err(callback_error)?;
-    store::save(&session);
+    store::logged_in(&session).await;
     Ok((session, safe_return_to(&origin(), &pkce.return_to)))
 }

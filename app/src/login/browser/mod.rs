@@ -1,20 +1,27 @@
 //! Browser-only half of the login (feature `hydrate`), layered one way (each
 //! module uses only those listed before it):
 //!
-//! - [`window`]: the clock, origin, storages, the page's config.
-//! - [`oidc`]: the token-endpoint client: discovery, code exchange, refresh, each
-//!   answer checked ([`crate::login::checks`]) into a [`oidc::Session`].
-//! - [`pkce`]: login transactions ([`pkce::PkceSession`]) and the redirect to the
-//!   authorize endpoint.
-//! - [`store`]: the token store (memory, sessionStorage or localStorage); owns
-//!   renewal, one refresh at a time.
+//! - [`window`]: the clock, origin, storages, the page's config. [`idb`]: a
+//!   string key-value store in IndexedDB (what tabs must see at once).
+//! - [`tabs`]: what tabs share: the renewal lock (Web Locks), login/logout news
+//!   (`BroadcastChannel`).
+//! - [`oidc`]: the token-endpoint client: discovery, code exchange, refresh,
+//!   revocation, each answer checked ([`crate::login::checks`]) into a
+//!   [`oidc::Session`].
+//! - [`pkce`]: login transactions ([`pkce::PkceSession`]) and the authorize URL.
+//! - [`silent`]: the silent session check (`prompt=none` in a hidden iframe).
+//! - [`store`]: the token store (memory, sessionStorage or localStorage); owns the
+//!   session's life: silent check on load, renewal under the lock, logout news.
 //! - [`callback`]: the callback route's work (state, exchange, store, return).
-//! - this file: logout.
+//! - this file: logout (full, or of this app only).
 
 pub mod callback;
+pub mod idb;
 pub mod oidc;
 pub mod pkce;
+pub mod silent;
 pub mod store;
+pub mod tabs;
 pub mod window;
 
 use leptos::prelude::*;
@@ -23,11 +30,11 @@ use super::urls::logout_url;
 use super::{AuthStatus, PublicAuthConfig};
 pub use window::read_page_config;
 
-/// Clears the store and any pending login, then sends the browser to the IdP's
-/// logout: the OpenID `end_session_endpoint` when discovery has one, else Auth0's
-/// `/v2/logout`.
+/// Forgets the session here and in every tab, revokes the refresh token and any
+/// pending login, then sends the browser to the IdP's logout: the OpenID
+/// `end_session_endpoint` when discovery has one, else Auth0's `/v2/logout`.
 pub async fn logout(config: &PublicAuthConfig, status: RwSignal<AuthStatus>) {
-    let id_token = store::take_session().map(|session| session.id_token);
+    let id_token = store::logged_out().await;
     pkce::PkceSession::purge(true);
     // The status stays as it is while the page leaves: "logged out" now would make a
     // guarded page (Profile) start a login at the same moment.
@@ -45,4 +52,12 @@ pub async fn logout(config: &PublicAuthConfig, status: RwSignal<AuthStatus>) {
         Some(Ok(())) => {}
         _ => status.set(AuthStatus::LoggedOut),
     }
+}
+
+/// Logs out of this app only: the same as [`logout`] here (tokens revoked, every
+/// tab told), but the IdP session stays, so "Log in" comes back without a password.
+pub async fn logout_local(status: RwSignal<AuthStatus>) {
+    store::logged_out().await;
+    pkce::PkceSession::purge(true);
+    status.set(AuthStatus::LoggedOut);
 }

@@ -42,6 +42,11 @@ pub fn redirect_uri() -> String {
     format!("{}/callback", origin())
 }
 
+/// Where the IdP sends the hidden iframe of a silent session check.
+pub fn silent_redirect_uri() -> String {
+    format!("{}/silent-callback", origin())
+}
+
 #[derive(Clone, Debug, Deserialize)]
 pub struct Discovery {
     pub issuer: String,
@@ -49,6 +54,9 @@ pub struct Discovery {
     pub token_endpoint: String,
     #[serde(default)]
     pub end_session_endpoint: Option<String>,
+    /// RFC 7009 (Auth0: `/oauth/revoke`).
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
 }
 
 thread_local! {
@@ -101,6 +109,17 @@ pub struct OAuthError {
     pub description: String,
 }
 
+impl OAuthError {
+    /// The IdP could not be reached or failed (network, 5xx, unreadable answer):
+    /// worth retrying, and no reason to end the session.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.code.as_str(),
+            "unavailable" | "server_error" | "temporarily_unavailable" | "invalid_response"
+        )
+    }
+}
+
 impl std::fmt::Display for OAuthError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.code, self.description)
@@ -136,10 +155,14 @@ async fn token_request(
             .await
             .map_err(|e| failed("invalid_response", e.to_string()));
     }
-    let error: TokenError = response.json().await.unwrap_or(TokenError {
+    let status = response.status();
+    let mut error: TokenError = response.json().await.unwrap_or(TokenError {
         error: "server_error".into(),
         error_description: None,
     });
+    if status >= 500 {
+        error.error = "server_error".into();
+    }
     Err(failed(
         &error.error,
         error.error_description.unwrap_or_default(),
@@ -192,11 +215,12 @@ pub async fn exchange_code(
     code: &str,
     verifier: &str,
     nonce: &str,
+    redirect_uri: &str,
 ) -> Result<Session, String> {
     let body = form(&[
         ("grant_type", "authorization_code"),
         ("code", code),
-        ("redirect_uri", &redirect_uri()),
+        ("redirect_uri", redirect_uri),
         ("client_id", &config.client_id),
         ("code_verifier", verifier),
     ]);
@@ -225,4 +249,30 @@ pub async fn refresh(config: &PublicAuthConfig, previous: &Session) -> Result<Se
         code: "invalid_id_token".into(),
         description: e,
     })
+}
+
+/// RFC 7009: revokes a refresh token (logout), so a copy of it is worthless. No
+/// revocation endpoint: nothing to do.
+pub async fn revoke(config: &PublicAuthConfig, refresh_token: &str) -> Result<(), String> {
+    let discovery = discover(&config.issuer).await?;
+    let Some(endpoint) = discovery.revocation_endpoint else {
+        return Ok(());
+    };
+    let body = form(&[
+        ("token", refresh_token),
+        ("token_type_hint", "refresh_token"),
+        ("client_id", &config.client_id),
+    ]);
+    let response = Request::post(&endpoint)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .map_err(|e| e.to_string())?
+        .send()
+        .await
+        .map_err(|e| format!("the login service is unreachable ({e})"))?;
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(format!("revocation answered {}", response.status()))
+    }
 }

@@ -88,21 +88,22 @@ fn random_token() -> Result<String, String> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// Builds the authorize URL (PKCE S256, random state and nonce, Auth0's `audience`),
-/// remembers the transaction, and navigates there. `return_to` must resolve to this
-/// origin, else the login returns to `/`.
-pub async fn start_login(
+/// Builds the authorize URL (PKCE S256, random state and nonce, Auth0's `audience`,
+/// `prompt` if any) for `redirect_uri`, and remembers the transaction under its
+/// `state`. `return_to` must resolve to this origin, else the login returns to `/`.
+pub async fn authorize_url(
     config: &PublicAuthConfig,
     return_to: &str,
     prompt: Option<&str>,
-) -> Result<(), String> {
+    redirect_uri: String,
+) -> Result<(String, String), String> {
     if config.client_id.is_empty() {
         return Err("no client id is configured (AUTH0_CLIENT_ID)".into());
     }
     let discovery = discover(&config.issuer).await?;
     let client = BasicClient::new(ClientId::new(config.client_id.clone()))
         .set_auth_uri(AuthUrl::new(discovery.authorization_endpoint).map_err(|e| e.to_string())?)
-        .set_redirect_uri(RedirectUrl::new(redirect_uri()).map_err(|e| e.to_string())?);
+        .set_redirect_uri(RedirectUrl::new(redirect_uri).map_err(|e| e.to_string())?);
     let verifier = PkceCodeVerifier::new(random_token()?);
     let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
     let nonce = CsrfToken::new(random_token()?);
@@ -133,9 +134,19 @@ pub async fn start_login(
         created_at: now(),
     }
     .save(state.secret())?;
+    Ok((url.to_string(), state.secret().clone()))
+}
+
+/// The full-page login: to the IdP, back to `/callback`, then to `return_to`.
+pub async fn start_login(
+    config: &PublicAuthConfig,
+    return_to: &str,
+    prompt: Option<&str>,
+) -> Result<(), String> {
+    let (url, _) = authorize_url(config, return_to, prompt, redirect_uri()).await?;
     web_sys::window()
         .ok_or("no window")?
         .location()
-        .assign(url.as_str())
+        .assign(&url)
         .map_err(|_| "cannot navigate to the login page".to_owned())
 }

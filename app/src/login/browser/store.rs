@@ -1,30 +1,56 @@
 //! The token store: the tokens of the logged-in user, where the config says
-//! (memory by default), with expiry tracked; it owns renewal (one refresh at a time,
-//! through the token-endpoint client [`super::oidc`]).
+//! (memory by default), with expiry tracked. It owns the session's life:
+//!
+//! - On load: the stored session, or, when this browser has logged in before (a
+//!   non-secret marker in localStorage, with an expiry, as Auth0's SDK keeps), a
+//!   silent check at the IdP ([`super::silent`]); the nav shows a neutral state
+//!   meanwhile.
+//! - Renewal: one at a time in the tab (a shared future) and in the browser (a Web
+//!   Lock, [`super::tabs`]): inside the lock the stored session is read again, so a
+//!   tab that waited uses what another tab renewed instead of spending a rotated
+//!   refresh token twice. With `local` storage that read comes from IndexedDB
+//!   ([`super::idb`]), which tabs see at once, where localStorage lags. With no refresh token, the silent check renews. The
+//!   session ends only on `invalid_grant` for the refresh token still stored (or a
+//!   failed check); network errors and 5xx keep it and retry with backoff.
+//! - Tabs agree: a login or logout in one tab is announced to the others.
 
 use std::cell::RefCell;
 
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use leptos::prelude::*;
 
-use super::oidc::{self, Session};
+use super::idb;
+use super::oidc::{self, OAuthError, Session};
+use super::silent::{silent_login, SilentError};
+use super::tabs::{announce, listen, with_lock, TabEvent, RENEWAL_LOCK};
 use super::window::{now, web_storage};
 use crate::login::checks::LEEWAY_SECS;
 use crate::login::{AuthStatus, PublicAuthConfig, TokenStorage, User};
 
 const STORAGE_KEY: &str = "auth.session";
+/// localStorage: until when this browser counts as "has logged in" (seconds since
+/// the epoch). Holds no token.
+const MARKER_KEY: &str = "auth.logged_in_until";
+/// How long the marker lasts after a login (the IdP session lasts about as long).
+const MARKER_SECS: f64 = 24.0 * 3600.0;
+/// Renewal retries on network errors and 5xx, with these waits.
+const RETRY_WAITS_MS: [u64; 3] = [500, 1_000, 2_000];
 
-type Refresh = Shared<LocalBoxFuture<'static, Option<String>>>;
+type Renewal = Shared<LocalBoxFuture<'static, Option<String>>>;
 
 thread_local! {
     static CONFIG: RefCell<PublicAuthConfig> = RefCell::new(PublicAuthConfig::default());
     static STATUS: RefCell<Option<RwSignal<AuthStatus>>> = const { RefCell::new(None) };
     static MEMORY: RefCell<Option<Session>> = const { RefCell::new(None) };
-    static REFRESHING: RefCell<Option<Refresh>> = const { RefCell::new(None) };
+    static RENEWING: RefCell<Option<Renewal>> = const { RefCell::new(None) };
 }
 
 fn storage_kind() -> TokenStorage {
     CONFIG.with(|c| c.borrow().storage)
+}
+
+fn config() -> PublicAuthConfig {
+    CONFIG.with(|c| c.borrow().clone())
 }
 
 fn load() -> Option<Session> {
@@ -34,7 +60,7 @@ fn load() -> Option<Session> {
     }
 }
 
-pub fn save(session: &Session) {
+fn save(session: &Session) {
     match storage_kind() {
         TokenStorage::Memory => MEMORY.with(|m| *m.borrow_mut() = Some(session.clone())),
         kind => {
@@ -48,8 +74,52 @@ pub fn save(session: &Session) {
     )));
 }
 
-/// Removes and returns the session (logout).
-pub fn take_session() -> Option<Session> {
+/// Saves, and with `local` storage also to IndexedDB, returning once committed
+/// (what another tab taking the renewal lock next will read).
+async fn save_shared(session: &Session) {
+    save(session);
+    if storage_kind() == TokenStorage::Local {
+        if let Ok(json) = serde_json::to_string(session) {
+            idb::set(STORAGE_KEY, Some(&json)).await;
+        }
+    }
+}
+
+/// The session as every tab sees it now (IndexedDB for `local`; else [`load`]).
+async fn load_shared() -> Option<Session> {
+    if storage_kind() == TokenStorage::Local {
+        if let Some(json) = idb::get(STORAGE_KEY).await {
+            return serde_json::from_str(&json).ok();
+        }
+    }
+    load()
+}
+
+/// A new login (callback): keep it, set the marker, tell the tabs.
+pub async fn logged_in(session: &Session) {
+    save_shared(session).await;
+    if let Some(local) = web_storage(TokenStorage::Local) {
+        let _ = local.set_item(MARKER_KEY, &(now() + MARKER_SECS).to_string());
+    }
+    announce(TabEvent::LoggedIn);
+}
+
+fn marker_valid() -> bool {
+    web_storage(TokenStorage::Local)
+        .and_then(|local| local.get_item(MARKER_KEY).ok().flatten())
+        .and_then(|until| until.parse::<f64>().ok())
+        .is_some_and(|until| until > now())
+}
+
+fn clear_marker() {
+    if let Some(local) = web_storage(TokenStorage::Local) {
+        let _ = local.remove_item(MARKER_KEY);
+    }
+}
+
+/// Removes and returns the session, here only (the other tabs are told by
+/// [`logged_out`]).
+fn take_session() -> Option<Session> {
     let session = load();
     MEMORY.with(|m| m.borrow_mut().take());
     for kind in [TokenStorage::Session, TokenStorage::Local] {
@@ -57,7 +127,28 @@ pub fn take_session() -> Option<Session> {
             let _ = storage.remove_item(STORAGE_KEY);
         }
     }
+    if storage_kind() == TokenStorage::Local {
+        leptos::task::spawn_local(async {
+            idb::set(STORAGE_KEY, None).await;
+        });
+    }
     session
+}
+
+/// Logout: forgets the session and the marker, revokes the refresh token at the
+/// IdP (so a copy of it is worthless), tells the other tabs. Returns the ID token
+/// (for the IdP's logout URL).
+pub async fn logged_out() -> Option<String> {
+    let session = take_session();
+    clear_marker();
+    announce(TabEvent::LoggedOut);
+    let session = session?;
+    if let Some(refresh_token) = &session.refresh_token {
+        if let Err(error) = oidc::revoke(&config(), refresh_token).await {
+            leptos::logging::warn!("refresh token not revoked: {error}");
+        }
+    }
+    Some(session.id_token)
 }
 
 fn set_status(status: AuthStatus) {
@@ -66,18 +157,61 @@ fn set_status(status: AuthStatus) {
     }
 }
 
-/// Called once the page has hydrated: remembers config and status signal, and tells
-/// the page whether someone is logged in.
+/// Called once the page has hydrated: remembers config and status signal, tells
+/// the page whether someone is logged in (after a silent check if this browser
+/// has logged in before), and listens to the other tabs.
 pub fn init(config: PublicAuthConfig, status: RwSignal<AuthStatus>) {
     CONFIG.with(|c| *c.borrow_mut() = config);
     STATUS.with(|s| *s.borrow_mut() = Some(status));
+    listen(on_tab_event);
     // The callback route sets the status itself once the code is exchanged.
     let on_callback = web_sys::window()
         .and_then(|w| w.location().pathname().ok())
         .as_deref()
         == Some("/callback");
-    if !on_callback {
+    if on_callback {
+        return;
+    }
+    if load().is_none() && marker_valid() {
+        // Status stays Loading (neutral) while the IdP is asked.
+        leptos::task::spawn_local(async {
+            check_session_silently().await;
+        });
+    } else {
         publish_status();
+    }
+}
+
+/// The silent check on load (or when another tab logged in): logged in, or
+/// quietly logged out. A definite "no session" at the IdP clears the marker.
+async fn check_session_silently() {
+    match silent_login(&config()).await {
+        Ok(session) => {
+            save_shared(&session).await;
+        }
+        Err(error) => {
+            if matches!(error, SilentError::NoSession(_)) {
+                clear_marker();
+            }
+            leptos::logging::log!("silent session check: not logged in ({error:?})");
+            publish_status();
+        }
+    }
+}
+
+fn on_tab_event(event: TabEvent) {
+    match event {
+        TabEvent::LoggedOut => {
+            take_session();
+            set_status(AuthStatus::LoggedOut);
+        }
+        TabEvent::LoggedIn => match storage_kind() {
+            // Shared storage: the other tab's session is ours already.
+            TokenStorage::Local => publish_status(),
+            // Per-tab storage: ask the IdP for a session of our own.
+            _ if load().is_none() => leptos::task::spawn_local(check_session_silently()),
+            _ => {}
+        },
     }
 }
 
@@ -89,26 +223,29 @@ pub fn publish_status() {
     });
 }
 
-/// The access token to send, refreshed first when it expires within the leeway.
-/// `None` when logged out or when the session cannot be renewed (then the status
-/// becomes [`AuthStatus::Expired`] and the page offers "Log in again").
+fn fresh(session: &Session) -> bool {
+    session.expires_at - LEEWAY_SECS > now()
+}
+
+/// The access token to send, renewed first when it expires within the leeway.
+/// `None` when logged out or when the session cannot be renewed.
 pub async fn access_token() -> Option<String> {
     let session = load()?;
-    if session.expires_at - LEEWAY_SECS > now() {
+    if fresh(&session) {
         return Some(session.access_token);
     }
     refresh_now().await
 }
 
-/// Refreshes the tokens, sharing one request among all callers meanwhile (a second
-/// use of a rotated refresh token would be refused and end the session).
+/// Renews the tokens, sharing one renewal among all callers of this tab meanwhile.
 pub async fn refresh_now() -> Option<String> {
-    let refresh = REFRESHING.with(|r| {
+    let renewal = RENEWING.with(|r| {
         r.borrow_mut()
             .get_or_insert_with(|| {
                 async {
-                    let result = refresh_once().await;
-                    REFRESHING.with(|r| r.borrow_mut().take());
+                    let used = load().map(|s| s.access_token);
+                    let result = with_lock(RENEWAL_LOCK, renew_locked(used)).await;
+                    RENEWING.with(|r| r.borrow_mut().take());
                     result
                 }
                 .boxed_local()
@@ -116,22 +253,79 @@ pub async fn refresh_now() -> Option<String> {
             })
             .clone()
     });
-    refresh.await
+    renewal.await
 }
 
-async fn refresh_once() -> Option<String> {
-    let session = load()?;
-    let config = CONFIG.with(|c| c.borrow().clone());
-    match oidc::refresh(&config, &session).await {
-        Ok(renewed) => {
-            save(&renewed);
-            Some(renewed.access_token)
+/// Under the browser-wide lock. `used`: the access token the caller had.
+async fn renew_locked(used: Option<String>) -> Option<String> {
+    let session = load_shared().await?;
+    // Another tab renewed while we waited for the lock: use its tokens.
+    if Some(&session.access_token) != used.as_ref() && fresh(&session) {
+        return Some(session.access_token);
+    }
+    if session.refresh_token.is_none() {
+        return renew_silently().await;
+    }
+    let config = config();
+    for wait in RETRY_WAITS_MS.iter().copied().map(Some).chain([None]) {
+        match oidc::refresh(&config, &session).await {
+            Ok(renewed) => {
+                save_shared(&renewed).await;
+                return Some(renewed.access_token);
+            }
+            Err(error) if error.is_transient() => {
+                leptos::logging::warn!("session renewal failed ({}); will retry", error.code);
+                let Some(wait) = wait else {
+                    // Keep the session: the IdP may be back for the next call.
+                    return None;
+                };
+                sleep_ms(wait).await;
+            }
+            Err(error) => return end_if_still_current(&session, &error).await,
         }
-        Err(error) => {
-            leptos::logging::warn!("session renewal failed: {}", error.code);
+    }
+    None
+}
+
+/// A definite refusal: the session ends, unless the refresh token it was about
+/// has been replaced meanwhile (another tab renewed): then that session stands.
+async fn end_if_still_current(used: &Session, error: &OAuthError) -> Option<String> {
+    let stored = load_shared().await;
+    if let Some(stored) = stored.filter(|s| s.refresh_token != used.refresh_token) {
+        return fresh(&stored).then_some(stored.access_token);
+    }
+    leptos::logging::warn!("session renewal refused: {}", error.code);
+    take_session();
+    clear_marker();
+    set_status(AuthStatus::Expired);
+    None
+}
+
+/// Renewal without a refresh token (memory storage after a silent login, or
+/// refresh tokens off): the silent check again.
+async fn renew_silently() -> Option<String> {
+    match silent_login(&config()).await {
+        Ok(session) => {
+            save_shared(&session).await;
+            Some(session.access_token)
+        }
+        Err(SilentError::Unavailable(_)) => None,
+        Err(_) => {
             take_session();
+            clear_marker();
             set_status(AuthStatus::Expired);
             None
         }
     }
+}
+
+async fn sleep_ms(ms: u64) {
+    let (send, receive) = futures::channel::oneshot::channel::<()>();
+    leptos::prelude::set_timeout(
+        move || {
+            let _ = send.send(());
+        },
+        std::time::Duration::from_millis(ms),
+    );
+    let _ = receive.await;
 }
