@@ -173,3 +173,56 @@ test('the IdP down at load: the page renders logged out, with no error banner', 
     server.kill('SIGKILL');
   }
 });
+
+test('a login in one tab logs in the others (their own silent check)', async ({ page, context }) => {
+  const other = await context.newPage();
+  await other.goto('/external-api');
+  await expect(loginButton(other)).toBeEnabled();
+  await page.goto('/');
+  await logIn(page, 'bob@example.com');
+  await expect(other.getByTestId('user-name')).toHaveText('Bob Viewer', { timeout: 5_000 });
+  expect(await pingProtected(other)).toEqual([200]);
+});
+
+test('without a refresh token the silent check renews an expired access token', async ({ page }) => {
+  await page.goto('/external-api');
+  await logIn(page, 'carol@example.com'); // 2-second access tokens
+  // A reload's silent login (prompt=none) gets no refresh token.
+  await page.reload();
+  await expect(page.getByTestId('user-name')).toHaveText('Carol Shortlived');
+  const silentChecks: string[] = [];
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    if (url.href.startsWith(`${ISSUER}auth?`) && url.searchParams.get('prompt') === 'none') silentChecks.push(url.href);
+  });
+  await page.waitForTimeout(8_000); // expired for the API too (tolerance 5 s)
+  expect(await pingProtected(page)).toEqual([200]);
+  expect(silentChecks.length).toBeGreaterThanOrEqual(1);
+  await expect(page.getByTestId('session-expired')).toHaveCount(0);
+});
+
+test('a renewal that meets a 503 keeps the session and retries', async ({ browser }) => {
+  const { server } = await startSpareServer({ AUTH0_TOKEN_STORAGE: 'local' });
+  const context = await browser.newContext({ baseURL: `http://${SPARE_ADDR}` });
+  try {
+    const page = await context.newPage();
+    await page.goto('/external-api');
+    await logIn(page, 'carol@example.com');
+    let failed = 0;
+    await page.route(`${ISSUER}token`, async (route) => {
+      if (failed < 2 && route.request().postData()?.includes('grant_type=refresh_token')) {
+        failed += 1;
+        await route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"temporarily_unavailable"}' });
+      } else {
+        await route.continue();
+      }
+    });
+    expect(await pingProtected(page)).toEqual([200]);
+    expect(failed).toBe(2);
+    await expect(page.getByTestId('user-name')).toHaveText('Carol Shortlived');
+    await expect(page.getByTestId('session-expired')).toHaveCount(0);
+  } finally {
+    await context.close();
+    server.kill('SIGKILL');
+  }
+});

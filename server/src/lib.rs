@@ -104,7 +104,7 @@ pub fn app(
         ))
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes));
 
-    Router::new()
+    let router = Router::new()
         .merge(rest::routes(&config.cors_allowed_origins))
         .merge(health::routes(verifier.clone()))
         .route(
@@ -121,8 +121,13 @@ pub fn app(
             app::shell,
         ))
         .with_state(leptos_options)
-        .layer(Extension(verifier))
-        // Inside the router's layers, so the matched route template is known.
-        .layer(middleware::from_fn(metrics::track_http))
-        .layer(layers)
+        .layer(Extension(verifier));
+    // HTTP metrics only when they are served (`METRICS_ADDR`): no cost otherwise.
+    // Inside the router's layers, so the matched route template is known.
+    let router = if settings.metrics_addr.is_some() {
+        router.layer(middleware::from_fn(metrics::track_http))
+    } else {
+        router
+    };
+    router.layer(layers)
 }

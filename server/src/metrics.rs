@@ -69,7 +69,7 @@ pub fn routes(handle: PrometheusHandle, jwks: Arc<JwksCache>) -> Router {
 }
 
 async fn render(State((handle, jwks)): State<(PrometheusHandle, Arc<JwksCache>)>) -> Response {
-    let age = jwks.since_last_refresh().await;
+    let age = jwks.since_last_refresh();
     app::auth::metrics::jwks_seconds_since_refresh(age.map(|age| age.as_secs_f64()));
     (
         [(

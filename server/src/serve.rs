@@ -1,7 +1,8 @@
 //! The accept loop: [`serve`] is `axum::serve` plus what it does not offer.
 //!
 //! - A header read timeout: a client that sends its request headers slowly
-//!   (slowloris) is cut off after `HEADER_READ_TIMEOUT_SECS`.
+//!   (slowloris), or connects and sends nothing, is cut off after
+//!   `HEADER_READ_TIMEOUT_SECS`.
 //! - A cap on open connections (`MAX_CONNECTIONS`): past it, new connections wait
 //!   in the kernel's accept queue instead of eating memory and file descriptors.
 //! - Graceful shutdown that drains in-flight requests for at most
@@ -66,14 +67,27 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let (builder, app, watcher) = (builder.clone(), app.clone(), graceful.watcher());
+        let first_bytes_within = settings.header_read_timeout;
         tokio::spawn(async move {
+            // hyper's header timeout starts once it parses HTTP/1, but telling HTTP/1
+            // from HTTP/2 waits for the first bytes with no deadline: a client that
+            // connects and sends nothing would hold its slot for ever.
+            // (A peek, not `readable()`: a new socket counts as readable at first.)
+            let mut first = [0u8; 1];
+            if !matches!(
+                tokio::time::timeout(first_bytes_within, stream.peek(&mut first)).await,
+                Ok(Ok(1))
+            ) {
+                drop(permit);
+                return;
+            }
+            let service = TowerToHyperService::new(app);
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
             // Client resets and timeouts end up here: nothing to report.
-            let _ = connection.await;
+            let _ = watcher.watch(connection).await;
             drop(permit);
         });
     }

@@ -7,6 +7,7 @@ mod support;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
+use futures::StreamExt;
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use server::settings::ServerSettings;
@@ -243,4 +244,24 @@ async fn the_silent_callback_may_be_framed_by_this_origin_only_and_runs_one_nonc
     let issuer_origin = issuer.issuer.trim_end_matches('/');
     assert!(header(&headers, "content-security-policy")
         .contains(&format!("frame-src 'self' {issuer_origin};")));
+}
+
+#[tokio::test]
+async fn a_request_that_takes_too_long_gets_408() {
+    let settings = ServerSettings {
+        request_timeout: std::time::Duration::from_millis(500),
+        ..ServerSettings::default()
+    };
+    let (_issuer, app) = app(settings).await;
+    // A body that starts and then never ends (a slow upload).
+    let trickle = futures::stream::once(async { Ok::<_, std::io::Error>(bytes_of("a=1")) })
+        .chain(futures::stream::pending());
+    let request = Request::post("/api/ping_public")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from_stream(trickle))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let (status, _, _) = fetch(&app, request).await;
+    assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }

@@ -154,3 +154,33 @@ async fn shutdown_drains_for_at_most_the_grace_period() {
     // New connections are refused once it has stopped.
     assert!(TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn connections_over_the_cap_wait_for_a_free_slot() {
+    let app = Router::new().route("/", get(|| async { "ok" }));
+    let settings = ServerSettings {
+        max_connections: 2,
+        header_read_timeout: Duration::from_secs(1),
+        ..ServerSettings::default()
+    };
+    let (addr, stop, handle) = start(app, settings).await;
+    // Two connections that send nothing hold both slots until the header timeout.
+    let idle = [
+        TcpStream::connect(addr).await.unwrap(),
+        TcpStream::connect(addr).await.unwrap(),
+    ];
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let status = tokio::time::timeout(Duration::from_secs(5), request(addr, "/"))
+        .await
+        .expect("served once a slot frees");
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(700),
+        "a third connection waited for a slot: {:?}",
+        started.elapsed()
+    );
+    drop(idle);
+    stop.send(()).unwrap();
+    handle.await.unwrap();
+}

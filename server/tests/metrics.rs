@@ -56,7 +56,10 @@ async fn counters_move_by_exactly_what_the_requests_did() {
     let app = server::app(
         LeptosOptions::builder().output_name("auth0-leptos").build(),
         &issuer.config(),
-        &ServerSettings::default(),
+        &ServerSettings {
+            metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
+            ..ServerSettings::default()
+        },
         verifier,
     );
     let metrics = server::metrics::routes(handle, jwks);

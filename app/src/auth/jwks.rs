@@ -80,8 +80,6 @@ struct FetchState {
     recent: VecDeque<Instant>,
     /// When the last fetch of any kind was made.
     last_fetch: Option<Instant>,
-    /// When keys were last fetched successfully.
-    last_success: Option<Instant>,
 }
 
 #[derive(Deserialize)]
@@ -164,6 +162,9 @@ pub struct JwksCache {
     unknown_kids: moka::sync::Cache<String, u64>,
     /// An unknown `kid` could not be fetched now: the refresh task fetches when allowed.
     refetch_wanted: Notify,
+    /// When keys were last fetched successfully (outside the fetch mutex, so a
+    /// metrics scrape never waits for a slow fetch).
+    last_success: RwLock<Option<Instant>>,
 }
 
 impl JwksCache {
@@ -199,8 +200,8 @@ impl JwksCache {
                 jwks_uri: None,
                 recent: VecDeque::new(),
                 last_fetch: None,
-                last_success: None,
             }),
+            last_success: RwLock::new(None),
             attempts: AtomicU64::new(0),
             unknown_kids: moka::sync::Cache::builder()
                 .max_capacity(UNKNOWN_KIDS_CAPACITY)
@@ -210,10 +211,12 @@ impl JwksCache {
         })
     }
 
-    /// How long ago keys were last fetched successfully (`None`: never). Waits for
-    /// a fetch in progress.
-    pub async fn since_last_refresh(&self) -> Option<Duration> {
-        self.fetch.lock().await.last_success.map(|at| at.elapsed())
+    /// How long ago keys were last fetched successfully (`None`: never).
+    pub fn since_last_refresh(&self) -> Option<Duration> {
+        self.last_success
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .map(|at| at.elapsed())
     }
 
     /// True once keys have been loaded; `/readyz` reports it.
@@ -302,7 +305,10 @@ impl JwksCache {
         self.attempts.fetch_add(1, Ordering::AcqRel);
         metrics::jwks_fetch(if result.is_ok() { "ok" } else { "error" });
         let fresh = result?;
-        state.last_success = Some(Instant::now());
+        *self
+            .last_success
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Instant::now());
         metrics::jwks_keys(fresh.by_kid.len() + fresh.without_kid.len());
         tracing::info!(
             keys = fresh.by_kid.len() + fresh.without_kid.len(),
