@@ -75,8 +75,9 @@ async fn main() -> ExitCode {
     tokio::spawn(jwks.clone().run_refresh());
     let verifier = Arc::new(Verifier::new(&config, jwks));
     if let Some((metrics_listener, handle)) = metrics {
-        let local = metrics_listener.local_addr().ok();
-        tracing::info!(addr = ?local, "metrics on /metrics");
+        if let Ok(local) = metrics_listener.local_addr() {
+            tracing::info!(addr = %local, "metrics on /metrics");
+        }
         let routes = server::metrics::routes(handle, verifier.jwks().clone());
         tokio::spawn(async move {
             if let Err(error) = axum::serve(metrics_listener, routes).await {

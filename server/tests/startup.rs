@@ -48,7 +48,8 @@ fn exits_with_one_clear_line_when_issuer_or_audience_is_missing() {
 }
 
 /// `LOG_FORMAT=json`: every line is one JSON object with the usual fields, and
-/// neither the query string nor the Authorization header reaches the log.
+/// neither the query string nor the Authorization header reaches the log;
+/// `METRICS_ADDR`: `/metrics` is served there, not on the app's address.
 #[test]
 fn json_logs_are_one_object_per_line_without_secrets() {
     use std::io::{BufRead, BufReader, Read, Write};
@@ -61,6 +62,7 @@ fn json_logs_are_one_object_per_line_without_secrets() {
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("LEPTOS_OUTPUT_NAME", "auth0-leptos")
         .env("LOG_FORMAT", "json")
+        .env("METRICS_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -68,14 +70,29 @@ fn json_logs_are_one_object_per_line_without_secrets() {
         .expect("server starts");
     let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
     let mut seen = Vec::new();
+    let mut metrics_addr = None;
     let addr = loop {
         let line = lines.next().expect("a log line").unwrap();
         let value: serde_json::Value = serde_json::from_str(&line).expect("JSON line");
         seen.push(value.clone());
         let message = value["fields"]["message"].as_str().unwrap_or_default();
+        if message == "metrics on /metrics" {
+            metrics_addr = value["fields"]["addr"].as_str().map(str::to_owned);
+        }
         if let Some(addr) = message.strip_prefix("listening on http://") {
             break addr.to_owned();
         }
+    };
+    let get = |addr: &str, path: &str| {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
     };
     let mut stream = std::net::TcpStream::connect(&addr).unwrap();
     stream
@@ -96,6 +113,16 @@ fn json_logs_are_one_object_per_line_without_secrets() {
             break value;
         }
     };
+    // METRICS_ADDR: /metrics on its own address, and only there.
+    let metrics_addr = metrics_addr.expect("the metrics address is logged");
+    let metrics = get(&metrics_addr, "/metrics");
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(
+        metrics.contains("http_requests_total{") && metrics.contains("route=\"/callback\""),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("SECRET"));
+    assert!(get(&addr, "/metrics").starts_with("HTTP/1.1 404"));
     let _ = server.kill();
     let _ = server.wait();
     assert_eq!(request_line["span"]["method"], "GET");
