@@ -84,18 +84,6 @@ async fn rejects_forged_and_wrong_tokens() {
         invalid(verifier.verify(&confused).await),
         "The token's algorithm is not allowed"
     );
-    // An asymmetric algorithm the key does not allow (EC key, RSA algorithm).
-    let mismatched = rsa.sign_with(
-        Header {
-            kid: Some(ec.kid.clone()),
-            ..Header::new(Algorithm::RS256)
-        },
-        &good,
-    );
-    assert_eq!(
-        invalid(verifier.verify(&mismatched).await),
-        "The token's algorithm is not allowed for its key"
-    );
 
     // Signed by another key under our key's kid.
     let other = TestKey::rsa_b();
@@ -122,17 +110,22 @@ async fn rejects_forged_and_wrong_tokens() {
     );
 
     // ES256 header on an RSA key, and an RSA algorithm on the EC key.
-    let mismatched = ec.sign_with(
-        Header {
-            kid: Some(rsa.kid.clone()),
-            ..Header::new(Algorithm::ES256)
-        },
-        &good,
-    );
-    assert_eq!(
-        invalid(verifier.verify(&mismatched).await),
-        "The token's algorithm is not allowed for its key"
-    );
+    for (signer, kid, alg) in [
+        (&ec, &rsa.kid, Algorithm::ES256),
+        (&rsa, &ec.kid, Algorithm::RS256),
+    ] {
+        let mismatched = signer.sign_with(
+            Header {
+                kid: Some(kid.clone()),
+                ..Header::new(alg)
+            },
+            &good,
+        );
+        assert_eq!(
+            invalid(verifier.verify(&mismatched).await),
+            "The token's algorithm is not allowed for its key"
+        );
+    }
 
     // Wrong issuer, wrong audience, expired, not yet valid, no exp.
     let with = |patch: serde_json::Value| {
