@@ -7,6 +7,8 @@
 //! - [`verifier`]: [`Verifier`], every check a token must pass, with a cache of verified tokens
 //!   ([`token_cache`]).
 //! - [`claims`]: [`Claims`], what handlers get, and the scope check.
+//! - [`dpop`]: DPoP proof checks (RFC 9449 4.3) and the `jti` replay store (not
+//!   wired into the extractor yet).
 //! - [`bearer`]: reading `Authorization: Bearer ...` and the [`Authenticated`] extractor.
 //! - [`error`]: [`AuthError`], mapped to RFC 6750 responses in one place.
 //! - [`metrics`]: what the checks report (outcomes, cache, JWKS) to the `metrics` facade.
@@ -14,6 +16,7 @@
 pub mod bearer;
 pub mod claims;
 pub mod config;
+pub mod dpop;
 pub mod error;
 pub mod jwks;
 pub mod keys;
