@@ -611,23 +611,15 @@ async fn jwks_fetches_refuse_what_an_issuer_should_not_send() {
     let rsa = TestKey::rsa_a();
 
     let issuer = TestIssuer::start(&[&rsa]).await;
+    // A fresh cache each time: nothing loaded before.
+    let refresh = || async { issuer.verifier_not_loaded().jwks().refresh().await };
     issuer.set_jwks_body("text/html", b"<html>login</html>".to_vec());
-    let error = issuer
-        .verifier_not_loaded()
-        .jwks()
-        .refresh()
-        .await
-        .unwrap_err();
+    let error = refresh().await.unwrap_err();
     assert!(matches!(error, FetchError::ContentType(_)), "{error}");
 
     let huge = format!(r#"{{"keys": [], "pad": "{}"}}"#, "x".repeat(300 * 1024));
     issuer.set_jwks_body("application/json", huge.into_bytes());
-    let error = issuer
-        .verifier_not_loaded()
-        .jwks()
-        .refresh()
-        .await
-        .unwrap_err();
+    let error = refresh().await.unwrap_err();
     assert!(matches!(error, FetchError::TooLarge), "{error}");
 
     issuer.set_jwks_body("application/json", Vec::new()); // back to the real keys
@@ -639,27 +631,17 @@ async fn jwks_fetches_refuse_what_an_issuer_should_not_send() {
         })
         .collect();
     issuer.set_raw_keys(many);
-    let error = issuer
-        .verifier_not_loaded()
-        .jwks()
-        .refresh()
-        .await
-        .unwrap_err();
+    let error = refresh().await.unwrap_err();
     assert!(matches!(error, FetchError::TooManyKeys(65)), "{error}");
     issuer.set_keys(&[&rsa]);
 
     // `application/jwk-set+json` is JSON too.
     issuer.set_jwks_content_type("application/jwk-set+json; charset=utf-8");
-    assert!(issuer.verifier_not_loaded().jwks().refresh().await.is_ok());
+    assert!(refresh().await.is_ok());
 
     // jwks_uri over plain http off loopback.
     issuer.set_jwks_uri("http://keys.example.com/jwks.json");
-    let error = issuer
-        .verifier_not_loaded()
-        .jwks()
-        .refresh()
-        .await
-        .unwrap_err();
+    let error = refresh().await.unwrap_err();
     assert!(matches!(error, FetchError::InsecureUrl(_)), "{error}");
 
     // A redirect on the same origin is followed; one to another origin is not
@@ -675,17 +657,12 @@ async fn jwks_fetches_refuse_what_an_issuer_should_not_send() {
         "{}redirect?to=/.well-known/jwks.json",
         issuer.issuer
     ));
-    assert!(issuer.verifier_not_loaded().jwks().refresh().await.is_ok());
+    assert!(refresh().await.is_ok());
     issuer.set_jwks_uri(&format!(
         "{}redirect?to=http://localhost:{port}/.well-known/jwks.json",
         issuer.issuer
     ));
-    let error = issuer
-        .verifier_not_loaded()
-        .jwks()
-        .refresh()
-        .await
-        .unwrap_err();
+    let error = refresh().await.unwrap_err();
     assert!(matches!(error, FetchError::Http(_)), "{error}");
     assert!(error.to_string().contains("redirect"), "{error}");
 }
