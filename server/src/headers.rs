@@ -19,6 +19,7 @@
 
 use std::sync::Arc;
 
+use app::login::SILENT_CALLBACK_PATH;
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderName, HeaderValue};
 use axum::middleware::Next;
@@ -116,7 +117,7 @@ fn kind(path: &str) -> Kind {
         Kind::Package
     } else if path == "/callback" {
         Kind::Callback
-    } else if path == "/silent-callback" {
+    } else if path == SILENT_CALLBACK_PATH {
         Kind::SilentCallback
     } else {
         Kind::Other

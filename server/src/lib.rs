@@ -108,7 +108,7 @@ pub fn app(
         .merge(rest::routes(&config.cors_allowed_origins))
         .merge(health::routes(verifier.clone()))
         .route(
-            "/silent-callback",
+            app::login::SILENT_CALLBACK_PATH,
             axum::routing::get(silent_callback::page),
         )
         .nest_service(&format!("/{}", leptos_options.site_pkg_dir), pkg)

@@ -4,12 +4,10 @@
 //! and does nothing else: no app, no wasm. The script runs under the response's
 //! CSP nonce (see [`crate::headers`], which also lets only this origin frame it).
 
+use app::login::SILENT_CALLBACK_MESSAGE;
 use axum::response::Html;
 use axum::Extension;
 use leptos::nonce::Nonce;
-
-/// The message type the app's silent check waits for.
-pub const MESSAGE_TYPE: &str = "auth:silent-callback";
 
 pub async fn page(nonce: Option<Extension<Nonce>>) -> Html<String> {
     let nonce = nonce
@@ -17,7 +15,7 @@ pub async fn page(nonce: Option<Extension<Nonce>>) -> Html<String> {
         .unwrap_or_default();
     Html(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Checking your session</title>\
-         <script nonce=\"{nonce}\">window.parent.postMessage({{type: \"{MESSAGE_TYPE}\", search: location.search}}, location.origin);</script>\
+         <script nonce=\"{nonce}\">window.parent.postMessage({{type: \"{SILENT_CALLBACK_MESSAGE}\", search: location.search}}, location.origin);</script>\
          </head><body></body></html>"
     ))
 }

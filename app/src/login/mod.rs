@@ -55,6 +55,12 @@ pub struct PublicAuthConfig {
     pub storage: TokenStorage,
 }
 
+/// Where the silent session check's iframe lands (a server route; see
+/// `login::browser::silent`), and the type of the message that page posts back.
+/// Shared by both sides so they cannot drift apart.
+pub const SILENT_CALLBACK_PATH: &str = "/silent-callback";
+pub const SILENT_CALLBACK_MESSAGE: &str = "auth:silent-callback";
+
 /// The id of the `<script type="application/json">` that carries the config.
 pub const CONFIG_ELEMENT_ID: &str = "auth-config";
 

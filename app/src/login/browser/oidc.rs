@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use super::window::{now, origin};
 use crate::login::checks::{access_token_expiry, check_id_token, check_same_subject};
 use crate::login::urls::{form, with_slash};
-use crate::login::PublicAuthConfig;
+use crate::login::{PublicAuthConfig, SILENT_CALLBACK_PATH};
 
 /// The tokens of a logged-in user, as the token store keeps them.
 #[derive(Clone, Serialize, Deserialize)]
@@ -44,7 +44,7 @@ pub fn redirect_uri() -> String {
 
 /// Where the IdP sends the hidden iframe of a silent session check.
 pub fn silent_redirect_uri() -> String {
-    format!("{}/silent-callback", origin())
+    format!("{}{SILENT_CALLBACK_PATH}", origin())
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -1,8 +1,8 @@
 //! [`PkceSession`]: one login transaction, what the browser keeps between the
 //! redirect to the IdP and the callback (verifier, nonce, where to return), in
 //! sessionStorage keyed by `state`. Used once, and only within
-//! [`crate::login::checks::TRANSACTION_TTL_SECS`]; expired ones are purged on every callback, and all of
-//! them on logout.
+//! [`crate::login::checks::TRANSACTION_TTL_SECS`]; expired ones are purged on
+//! every callback, and all of them on logout.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

@@ -15,13 +15,10 @@ use wasm_bindgen::JsCast;
 
 use super::oidc::{exchange_code, silent_redirect_uri, Session};
 use super::pkce::{authorize_url, PkceSession};
-use crate::login::PublicAuthConfig;
+use crate::login::{PublicAuthConfig, SILENT_CALLBACK_MESSAGE};
 
 /// How long the IdP gets to answer a silent check.
 pub const SILENT_TIMEOUT_MS: i32 = 6_000;
-
-/// What `/silent-callback` posts (see `server::silent_callback`).
-const MESSAGE_TYPE: &str = "auth:silent-callback";
 
 /// Why a silent check did not log anyone in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,7 +88,7 @@ async fn answer_in_frame(url: &str) -> Option<String> {
                         .ok()
                         .and_then(|v| v.as_string())
                 };
-                if field("type").as_deref() == Some(MESSAGE_TYPE) {
+                if field("type").as_deref() == Some(SILENT_CALLBACK_MESSAGE) {
                     if let Some(send) = send.borrow_mut().take() {
                         let _ = send.send(field("search"));
                     }

@@ -9,9 +9,10 @@
 //!   Lock, [`super::tabs`]): inside the lock the stored session is read again, so a
 //!   tab that waited uses what another tab renewed instead of spending a rotated
 //!   refresh token twice. With `local` storage that read comes from IndexedDB
-//!   ([`super::idb`]), which tabs see at once, where localStorage lags. With no refresh token, the silent check renews. The
-//!   session ends only on `invalid_grant` for the refresh token still stored (or a
-//!   failed check); network errors and 5xx keep it and retry with backoff.
+//!   ([`super::idb`]), which tabs see at once, where localStorage lags. With no
+//!   refresh token, the silent check renews. The session ends only on
+//!   `invalid_grant` for the refresh token still stored (or a failed check);
+//!   network errors and 5xx keep it and retry with backoff.
 //! - Tabs agree: a login or logout in one tab is announced to the others.
 
 use std::cell::RefCell;
@@ -295,6 +296,12 @@ async fn end_if_still_current(used: &Session, error: &OAuthError) -> Option<Stri
         return fresh(&stored).then_some(stored.access_token);
     }
     leptos::logging::warn!("session renewal refused: {}", error.code);
+    end_session()
+}
+
+/// The session cannot be renewed: forget it and the marker; the page offers
+/// "Log in again".
+fn end_session() -> Option<String> {
     take_session();
     clear_marker();
     set_status(AuthStatus::Expired);
@@ -310,12 +317,7 @@ async fn renew_silently() -> Option<String> {
             Some(session.access_token)
         }
         Err(SilentError::Unavailable(_)) => None,
-        Err(_) => {
-            take_session();
-            clear_marker();
-            set_status(AuthStatus::Expired);
-            None
-        }
+        Err(_) => end_session(),
     }
 }
 
