@@ -89,8 +89,8 @@ pub async fn ping_protected() -> Result<Message, ApiError> {
 /// "Ping scoped": needs a valid access token granting `read:messages`.
 #[server(prefix = "/api", endpoint = "ping_scoped", client = BearerClient)]
 pub async fn ping_scoped() -> Result<Message, ApiError> {
-    let claims = ssr::authenticate().await?;
-    claims
+    ssr::authenticate()
+        .await?
         .require_scope(crate::auth::READ_MESSAGES)
         .map_err(ssr::refuse)?;
     Ok(ssr::scoped_message())
@@ -100,10 +100,8 @@ pub async fn ping_scoped() -> Result<Message, ApiError> {
 /// routes in the `server` crate so both say the same thing, and the auth glue.
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use std::sync::Arc;
-
     use super::{ApiError, Message};
-    use crate::auth::{AuthError, Authenticated, Claims};
+    use crate::auth::{Authenticated, Refusal};
 
     fn message(text: &str) -> Message {
         Message {
@@ -129,29 +127,30 @@ pub mod ssr {
         )
     }
 
-    /// The verified claims of the calling request, through the same extractor the
-    /// REST routes use.
-    pub async fn authenticate() -> Result<Arc<Claims>, ApiError> {
-        match leptos_axum::extract::<Result<Authenticated, AuthError>>().await {
-            Ok(Ok(Authenticated(claims))) => Ok(claims),
-            Ok(Err(error)) => Err(refuse(error)),
+    /// The verified caller, through the same extractor the REST routes use.
+    pub async fn authenticate() -> Result<Authenticated, ApiError> {
+        match leptos_axum::extract::<Result<Authenticated, Refusal>>().await {
+            Ok(Ok(authenticated)) => Ok(authenticated),
+            Ok(Err(refusal)) => Err(refuse(refusal)),
             Err(error) => Err(ApiError::Failed(error.to_string())),
         }
     }
 
-    /// Puts the error's status and headers (`WWW-Authenticate`, `Retry-After`) on the
-    /// server function's response, and turns it into what the page shows.
-    pub fn refuse(error: AuthError) -> ApiError {
+    /// Puts the refusal's status and headers (`WWW-Authenticate`, `Retry-After`,
+    /// `DPoP-Nonce`) on the server function's response, and turns it into what the
+    /// page shows.
+    pub fn refuse(refusal: impl Into<Refusal>) -> ApiError {
+        let refusal = refusal.into();
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(error.status());
-            for (name, value) in error.headers() {
+            response.set_status(refusal.status());
+            for (name, value) in refusal.headers() {
                 response.insert_header(name, value);
             }
         }
         ApiError::Refused {
-            status: error.status().as_u16(),
-            error: error.code().to_owned(),
-            description: error.description().to_owned(),
+            status: refusal.status().as_u16(),
+            error: refusal.error.code().to_owned(),
+            description: refusal.error.description().to_owned(),
         }
     }
 }

@@ -22,7 +22,9 @@ for (const button of ['Ping protected', 'Ping scoped']) {
 test('REST routes answer non-browser clients per RFC 6750', async ({ request }) => {
   const anonymous = await request.get('/api/private');
   expect(anonymous.status()).toBe(401);
-  expect(anonymous.headers()['www-authenticate']).toBe('Bearer realm="api"');
+  expect(anonymous.headers()['www-authenticate']).toBe(
+    'Bearer realm="api", DPoP realm="api", algs="ES256 ES384 EdDSA RS256 PS256"',
+  );
 
   const forged = await request.get('/api/private-scoped', { headers: { Authorization: 'Bearer a.b.c' } });
   expect(forged.status()).toBe(401);

@@ -1,5 +1,6 @@
 //! Probes: `/healthz` says the process serves; `/readyz` says it can also verify
-//! tokens (the issuer's keys are loaded).
+//! tokens (the issuer's keys are loaded, and the shared DPoP replay store answers
+//! when there is one).
 
 use std::sync::Arc;
 
@@ -16,12 +17,17 @@ pub fn routes<S>(verifier: Arc<Verifier>) -> Router<S> {
 }
 
 async fn ready(State(verifier): State<Arc<Verifier>>) -> (StatusCode, Json<Value>) {
-    if verifier.jwks().is_ready() {
-        (StatusCode::OK, Json(json!({"status": "ready"})))
-    } else {
+    let not_ready = |why: &str| {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "waiting for the issuer's keys"})),
+            Json(json!({"status": why})),
         )
+    };
+    if !verifier.jwks().is_ready() {
+        not_ready("waiting for the issuer's keys")
+    } else if !verifier.dpop().is_ready().await {
+        not_ready("the DPoP replay store (Redis) does not answer")
+    } else {
+        (StatusCode::OK, Json(json!({"status": "ready"})))
     }
 }

@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use app::auth::dpop::{Dpop, ReplayStore, MEMORY_REPLAY_CAPACITY};
 use app::auth::{AuthConfig, JwksCache, Verifier};
 use leptos::prelude::get_configuration;
 use server::settings::ServerSettings;
@@ -73,7 +74,20 @@ async fn main() -> ExitCode {
         }
     };
     tokio::spawn(jwks.clone().run_refresh());
-    let verifier = Arc::new(Verifier::new(&config, jwks));
+    // DPoP: proofs' `htu` checked against PUBLIC_URL when set; replays refused
+    // across replicas when REDIS_URL is set.
+    let replay = match &settings.redis_url {
+        None => ReplayStore::memory(MEMORY_REPLAY_CAPACITY, config.dpop.iat_window),
+        Some(url) => match ReplayStore::redis(url, config.dpop.iat_window) {
+            Ok(store) => store,
+            Err(error) => {
+                eprintln!("error: REDIS_URL: {error}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let dpop = Dpop::new(config.dpop.clone(), settings.public_url.clone(), replay);
+    let verifier = Arc::new(Verifier::new(&config, jwks).with_dpop(dpop));
     if let Some((metrics_listener, handle)) = metrics {
         if let Ok(local) = metrics_listener.local_addr() {
             tracing::info!(addr = %local, "metrics on /metrics");
@@ -86,7 +100,14 @@ async fn main() -> ExitCode {
         });
     }
     let local = listener.local_addr().map_or(addr, |local| local);
-    tracing::info!(issuer = %config.issuer, audience = %config.audience, "listening on http://{local}");
+    tracing::info!(
+        issuer = %config.issuer,
+        audience = %config.audience,
+        dpop = ?config.dpop.mode,
+        dpop_nonce = config.dpop.nonce_period.is_some(),
+        shared_replay_store = settings.redis_url.is_some(),
+        "listening on http://{local}"
+    );
 
     let app = server::app(options, &config, &settings, verifier);
     server::serve::serve(listener, app, &settings, server::shutdown::signal()).await;

@@ -8,7 +8,7 @@ use leptos::config::LeptosOptions;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use app::api::{ssr, Message};
-use app::auth::{AuthError, Authenticated, READ_MESSAGES};
+use app::auth::{Authenticated, Refusal, READ_MESSAGES};
 
 /// `GET /api/public`, `/api/private`, `/api/private-scoped`, with CORS for the
 /// configured origins (none: browsers on other origins cannot read the answers).
@@ -20,7 +20,11 @@ pub fn routes(cors_allowed_origins: &[String]) -> Router<LeptosOptions> {
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET])
-        .allow_headers([header::AUTHORIZATION]);
+        .allow_headers([header::AUTHORIZATION, app::auth::dpop::DPOP])
+        .expose_headers([
+            header::WWW_AUTHENTICATE,
+            axum::http::HeaderName::from_static("dpop-nonce"),
+        ]);
 
     Router::new()
         .route("/api/public", get(public))
@@ -37,7 +41,7 @@ async fn private(_: Authenticated) -> Json<Message> {
     Json(ssr::private_message())
 }
 
-async fn private_scoped(Authenticated(claims): Authenticated) -> Result<Json<Message>, AuthError> {
-    claims.require_scope(READ_MESSAGES)?;
+async fn private_scoped(auth: Authenticated) -> Result<Json<Message>, Refusal> {
+    auth.require_scope(READ_MESSAGES)?;
     Ok(Json(ssr::scoped_message()))
 }

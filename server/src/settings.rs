@@ -10,6 +10,7 @@
 //! | `MAX_CONCURRENT_REQUESTS` | 512 | requests handled at once; more wait their turn |
 //! | `BODY_LIMIT_BYTES` | 8192 | largest request body (server functions, REST); then `413` |
 //! | `SHUTDOWN_GRACE_SECS` | 10 | on SIGTERM/Ctrl-C, in-flight requests get this long |
+//! | `REDIS_URL` | | `redis://host:port/db`: DPoP replay store (and nonce secret) shared by every replica; in process when unset |
 //! | `METRICS_ADDR` | | where `/metrics` (Prometheus) listens, e.g. `127.0.0.1:9100`; off when unset |
 //! | `LOG_FORMAT` | `text` | `json`: one JSON object per log line |
 
@@ -29,6 +30,8 @@ pub struct ServerSettings {
     pub shutdown_grace: Duration,
     /// Where `/metrics` listens; `None`: not served.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// The shared DPoP replay store; `None`: in process.
+    pub redis_url: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -42,6 +45,7 @@ impl Default for ServerSettings {
             body_limit_bytes: 8 * 1024,
             shutdown_grace: Duration::from_secs(10),
             metrics_addr: None,
+            redis_url: None,
         }
     }
 }
@@ -85,8 +89,20 @@ impl ServerSettings {
                 ))
             })?),
         };
+        let redis_url = match env("REDIS_URL") {
+            None => None,
+            Some(text) if text.starts_with("redis://") || text.starts_with("rediss://") => {
+                Some(text)
+            }
+            Some(_) => {
+                return Err(ConfigError(
+                    "REDIS_URL must look like redis://host:port/db (or rediss:// for TLS)".into(),
+                ))
+            }
+        };
         Ok(Self {
             metrics_addr,
+            redis_url,
             public_url,
             header_read_timeout: secs(
                 "HEADER_READ_TIMEOUT_SECS",
@@ -166,6 +182,7 @@ mod tests {
             ("BODY_LIMIT_BYTES", "lots"),
             ("MAX_CONNECTIONS", "0"),
             ("METRICS_ADDR", "localhost"),
+            ("REDIS_URL", "localhost:6379"),
         ] {
             let error = load(&[(name, value)]).unwrap_err();
             assert!(error.0.contains(name), "{error}");

@@ -16,6 +16,11 @@ use serde_json::{json, Value};
 use support::{claims, TestIssuer, TestKey};
 use tower::ServiceExt;
 
+/// The challenge of a request without credentials, in the default DPoP mode
+/// (`allowed`): both schemes offered, no error (RFC 6750 3.1, RFC 9449 7.1).
+const BARE_CHALLENGE: &str =
+    r#"Bearer realm="api", DPoP realm="api", algs="ES256 ES384 EdDSA RS256 PS256""#;
+
 fn app_with(config: &AuthConfig, verifier: Arc<Verifier>) -> Router {
     server::app(
         LeptosOptions::builder().output_name("auth0-leptos").build(),
@@ -134,10 +139,7 @@ async fn rest_private_without_token_is_401_with_a_bare_challenge() {
     for uri in ["/api/private", "/api/private-scoped"] {
         let answer = f.send(get(uri, &[])).await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{uri}");
-        assert_eq!(
-            answer.header(header::WWW_AUTHENTICATE),
-            r#"Bearer realm="api""#
-        );
+        assert_eq!(answer.header(header::WWW_AUTHENTICATE), BARE_CHALLENGE);
         assert_eq!(answer.json()["error"], "unauthorized");
     }
 }
@@ -221,17 +223,14 @@ async fn malformed_authorization_headers_are_400_invalid_request() {
 }
 
 /// RFC 6750 3.1: a client that tried another scheme gets the bare challenge that
-/// tells it to use Bearer, with no error code.
+/// names the schemes to use (Bearer, and DPoP by default), with no error code.
 #[tokio::test]
 async fn another_authorization_scheme_gets_401_and_the_bearer_challenge() {
     let f = Fixture::new().await;
     for scheme in ["Basic dXNlcjpwYXNz", "Digest username=\"a\"", "Negotiate"] {
         let answer = f.send(get("/api/private", &[scheme])).await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{scheme}");
-        assert_eq!(
-            answer.header(header::WWW_AUTHENTICATE),
-            r#"Bearer realm="api""#
-        );
+        assert_eq!(answer.header(header::WWW_AUTHENTICATE), BARE_CHALLENGE);
     }
 }
 
@@ -248,10 +247,7 @@ async fn server_functions_answer_with_real_statuses_and_typed_errors() {
 
     let no_token = f.send(server_fn("ping_protected", None)).await;
     assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        no_token.header(header::WWW_AUTHENTICATE),
-        r#"Bearer realm="api""#
-    );
+    assert_eq!(no_token.header(header::WWW_AUTHENTICATE), BARE_CHALLENGE);
     let error: app::api::ApiError = serde_json::from_str(&no_token.body).expect("typed error");
     assert_eq!(error.status(), Some(401));
 

@@ -1,4 +1,5 @@
-//! Reading the bearer token from a request, and the [`Authenticated`] extractor.
+//! Reading the access token from `Authorization` (`Bearer` or `DPoP`), and the
+//! [`Authenticated`] extractor: the token verified, then its DPoP binding.
 
 use std::sync::Arc;
 
@@ -6,9 +7,11 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 
+use super::dpop::DpopMode;
+use super::error::{Refusal, Scheme, TokenProblem};
 use super::{metrics, AuthError, Claims, Verifier};
 
-/// The credentials of `Authorization: Bearer <token>` (scheme case-insensitive).
+/// The access token of `Authorization: Bearer <token>` or `DPoP <token>`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct BearerToken(pub String);
 
@@ -28,66 +31,115 @@ fn is_b64token(token: &str) -> bool {
         })
 }
 
+/// Reads `Authorization: <scheme> <token>`: `Bearer` unless DPoP is required,
+/// `DPoP` unless DPoP is off (schemes case-insensitive). Another scheme counts as
+/// no credentials (the answer is the bare challenge naming the schemes to use,
+/// RFC 6750 3.1). Errors carry the scheme the request used.
+pub fn credentials(
+    headers: &HeaderMap,
+    mode: DpopMode,
+) -> Result<(Scheme, BearerToken), (AuthError, Scheme)> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Err((AuthError::MissingToken, Scheme::Bearer));
+    };
+    let malformed = "The Authorization header is malformed";
+    if values.next().is_some() {
+        return Err((
+            AuthError::InvalidRequest("Send exactly one Authorization header"),
+            Scheme::Bearer,
+        ));
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| (AuthError::InvalidRequest(malformed), Scheme::Bearer))?
+        .trim();
+    let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
+    let credentials = credentials.trim_start();
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") && mode != DpopMode::Required {
+        Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("dpop") && mode != DpopMode::Off {
+        Scheme::Dpop
+    } else {
+        return Err((AuthError::MissingToken, Scheme::Bearer));
+    };
+    if !is_b64token(credentials) {
+        return Err((AuthError::InvalidRequest(malformed), scheme));
+    }
+    Ok((scheme, BearerToken(credentials.to_owned())))
+}
+
 impl BearerToken {
+    /// The token of `Authorization: Bearer <token>` (an API without DPoP).
     pub fn from_headers(headers: &HeaderMap) -> Result<Self, AuthError> {
-        let mut values = headers.get_all(header::AUTHORIZATION).iter();
-        let Some(value) = values.next() else {
-            return Err(AuthError::MissingToken);
-        };
-        if values.next().is_some() {
-            return Err(AuthError::InvalidRequest(
-                "Send exactly one Authorization header",
-            ));
-        }
-        let value = value
-            .to_str()
-            .map_err(|_| AuthError::InvalidRequest("The Authorization header is malformed"))?
-            .trim();
-        let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
-        let credentials = credentials.trim_start();
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            // Another scheme (Basic, ...): no Bearer credentials were sent, so the
-            // answer is the bare challenge that names the scheme to use (RFC 6750 3.1).
-            return Err(AuthError::MissingToken);
-        }
-        if !is_b64token(credentials) {
-            return Err(AuthError::InvalidRequest(
-                "The Authorization header is malformed",
-            ));
-        }
-        Ok(Self(credentials.to_owned()))
+        credentials(headers, DpopMode::Off)
+            .map(|(_, token)| token)
+            .map_err(|(error, _)| error)
     }
 }
 
-/// Extractor: the claims of a verified bearer token, or the request is answered
-/// with the [`AuthError`]. Needs `Extension<Arc<Verifier>>` on the router, so it
-/// works with any router state and in server functions (`leptos_axum::extract`).
+/// Extractor: the claims of a verified access token (and, for a DPoP-bound one,
+/// a verified proof), or the request is answered with the [`Refusal`]. Needs
+/// `Extension<Arc<Verifier>>` on the router, so it works with any router state and
+/// in server functions (`leptos_axum::extract`).
 #[derive(Clone, Debug)]
-pub struct Authenticated(pub Arc<Claims>);
+pub struct Authenticated {
+    pub claims: Arc<Claims>,
+    /// The scheme the token came with.
+    pub scheme: Scheme,
+    mode: DpopMode,
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
-    type Rejection = AuthError;
+    type Rejection = Refusal;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AuthError> {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Refusal> {
         let result = Self::check(parts).await;
         metrics::token_check(match &result {
             Ok(_) => "ok",
-            Err(error) => error.outcome(),
+            Err(refusal) => refusal.error.outcome(),
         });
         result
     }
 }
 
 impl Authenticated {
-    async fn check(parts: &Parts) -> Result<Self, AuthError> {
-        let token = BearerToken::from_headers(&parts.headers)?;
+    async fn check(parts: &Parts) -> Result<Self, Refusal> {
         let Some(verifier) = parts.extensions.get::<Arc<Verifier>>().cloned() else {
             tracing::error!(
                 "no Verifier extension on the router: protected routes refuse everything"
             );
-            return Err(AuthError::KeysUnavailable);
+            return Err(AuthError::KeysUnavailable.into());
         };
-        verifier.verify(&token.0).await.map(Authenticated)
+        let dpop = verifier.dpop();
+        let (scheme, token) = credentials(&parts.headers, dpop.mode())
+            .map_err(|(error, scheme)| dpop.refusal(error, scheme))?;
+        let refuse = |error| dpop.refusal(error, scheme);
+        let claims = verifier.verify(&token.0).await.map_err(refuse)?;
+        match (scheme, claims.dpop_jkt().is_some()) {
+            // RFC 9449 7.1: a bound token is only good with its proof.
+            (Scheme::Bearer, true) => Err(refuse(AuthError::InvalidToken(
+                TokenProblem::BoundTokenAsBearer,
+            ))),
+            (Scheme::Bearer, false) => Ok(()),
+            (Scheme::Dpop, false) => Err(refuse(AuthError::InvalidToken(TokenProblem::NotBound))),
+            (Scheme::Dpop, true) => dpop.check(parts, &token.0, &claims).await,
+        }?;
+        Ok(Self {
+            claims,
+            scheme,
+            mode: dpop.mode(),
+        })
+    }
+
+    /// `Ok` when the token grants `scope`, else the 403 answer (in the scheme used).
+    pub fn require_scope(&self, scope: &'static str) -> Result<(), Refusal> {
+        self.claims.require_scope(scope).map_err(|error| Refusal {
+            error,
+            scheme: self.scheme,
+            mode: self.mode,
+            nonce: None,
+        })
     }
 }
 

@@ -49,6 +49,11 @@ impl Claims {
         }
     }
 
+    /// The thumbprint of the key a DPoP-bound token is bound to (`cnf.jkt`).
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.raw.get("cnf")?.get("jkt")?.as_str()
+    }
+
     /// True when `scope` is granted, in `scope` or in `permissions`.
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes

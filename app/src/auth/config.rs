@@ -12,6 +12,10 @@
 //! | `AUTH0_CLIENT_ID` | the SPA's client id (browser login) |
 //! | `AUTH0_TOKEN_STORAGE` | where the browser keeps tokens: `memory` (default), `session`, `local` |
 //! | `AUTH0_USE_REFRESH_TOKENS` | `true` (default): ask for `offline_access`, renew tokens silently |
+//! | `AUTH0_USE_DPOP` | `true`: the browser gets DPoP-bound tokens (`false` by default) |
+//! | `DPOP_MODE` | what the API accepts: `off`, `allowed` (default: Bearer and DPoP), `required` |
+//! | `DPOP_NONCE` | `true`: DPoP proofs must carry a server nonce (`false` by default) |
+//! | `DPOP_IAT_WINDOW_SECS` | how far a proof's `iat` may be from now, either way (60) |
 //! | `API_CORS_ALLOWED_ORIGINS` | comma-separated origins allowed to call `/api/*` (none by default) |
 //! | `JWKS_REFRESH_SECS` | background key refresh period (600) |
 //! | `JWKS_MAX_FETCHES_PER_MINUTE` | on-demand refetches on unknown `kid` (5) |
@@ -24,6 +28,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::dpop::nonce::DEFAULT_PERIOD as DEFAULT_NONCE_PERIOD;
+use super::dpop::{DpopMode, DpopSettings};
 use crate::login::{PublicAuthConfig, TokenStorage};
 
 /// Default config file, relative to the working directory (the repo root).
@@ -61,6 +67,9 @@ pub struct AuthConfig {
     pub cors_allowed_origins: Vec<String>,
     pub clock_tolerance_secs: u64,
     pub jwks: JwksSettings,
+    /// The browser asks for DPoP-bound tokens.
+    pub use_dpop: bool,
+    pub dpop: DpopSettings,
 }
 
 /// One line that names the setting at fault and how to fix it.
@@ -86,6 +95,8 @@ pub struct ConfigFile {
     pub token_storage: Option<String>,
     pub use_refresh_tokens: Option<bool>,
     pub cors_allowed_origins: Option<Vec<String>>,
+    pub use_dpop: Option<bool>,
+    pub dpop_mode: Option<String>,
 }
 
 impl ConfigFile {
@@ -181,18 +192,36 @@ impl AuthConfig {
                 ))
             })?,
         };
-        let refresh_tokens = match env("AUTH0_USE_REFRESH_TOKENS") {
-            None => file.use_refresh_tokens.unwrap_or(true),
-            Some(text) => match text.as_str() {
-                "true" | "1" => true,
-                "false" | "0" => false,
-                _ => {
-                    return Err(ConfigError(format!(
-                        "AUTH0_USE_REFRESH_TOKENS must be true or false, not {text:?}"
-                    )))
-                }
+        let refresh_tokens = flag(&env, "AUTH0_USE_REFRESH_TOKENS")?
+            .unwrap_or(file.use_refresh_tokens.unwrap_or(true));
+        let use_dpop = flag(&env, "AUTH0_USE_DPOP")?.unwrap_or(file.use_dpop.unwrap_or(false));
+        let dpop_defaults = DpopSettings::default();
+        let dpop = DpopSettings {
+            mode: match env("DPOP_MODE").or(non_empty(file.dpop_mode)) {
+                None => dpop_defaults.mode,
+                Some(text) => text.parse().map_err(|()| {
+                    ConfigError(format!(
+                        "DPOP_MODE must be off, allowed or required, not {text:?}"
+                    ))
+                })?,
             },
+            iat_window: Duration::from_secs(number(
+                &env,
+                "DPOP_IAT_WINDOW_SECS",
+                dpop_defaults.iat_window.as_secs(),
+                5..=600,
+            )?),
+            nonce_period: flag(&env, "DPOP_NONCE")?
+                .unwrap_or(false)
+                .then_some(DEFAULT_NONCE_PERIOD),
         };
+        if use_dpop && dpop.mode == DpopMode::Off {
+            return Err(ConfigError(
+                "AUTH0_USE_DPOP is true but DPOP_MODE is off: the API would refuse the \
+                 browser's DPoP tokens (set DPOP_MODE to allowed or required)"
+                    .into(),
+            ));
+        }
 
         let client_id = env("AUTH0_CLIENT_ID").or(non_empty(file.client_id));
         // ID tokens carry the client id as `aud`: with that audience, an ID token
@@ -229,7 +258,21 @@ impl AuthConfig {
                 )? as u32,
                 ..defaults
             },
+            use_dpop,
+            dpop,
         })
+    }
+}
+
+/// A `true`/`false` setting `name` from `env` (`1`/`0` too); `None` when unset.
+fn flag(env: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<bool>, ConfigError> {
+    match env(name).as_deref() {
+        None => Ok(None),
+        Some("true" | "1") => Ok(Some(true)),
+        Some("false" | "0") => Ok(Some(false)),
+        Some(text) => Err(ConfigError(format!(
+            "{name} must be true or false, not {text:?}"
+        ))),
     }
 }
 
@@ -246,6 +289,7 @@ impl AuthConfig {
             audience: self.audience.clone(),
             scope,
             storage: self.token_storage,
+            use_dpop: self.use_dpop,
         }
     }
 }

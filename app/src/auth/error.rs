@@ -1,9 +1,13 @@
-//! [`AuthError`]: every way a request can fail authentication, and its RFC 6750 answer.
+//! [`AuthError`]: every way a request can fail authentication; [`Refusal`]: that
+//! error answered per RFC 6750 (Bearer) and RFC 9449 section 7 (DPoP), with the
+//! challenges the API's DPoP mode offers.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
+
+use super::dpop::{DpopError, DpopMode, PROOF_ALGS};
 
 /// The `realm` of every `WWW-Authenticate` challenge.
 pub const REALM: &str = "api";
@@ -22,6 +26,13 @@ pub enum AuthError {
     InsufficientScope(&'static str),
     /// The issuer's keys could not be loaded yet (IdP down at start).
     KeysUnavailable,
+    /// The `DPoP` proof fails a check (RFC 9449 `invalid_dpop_proof`).
+    InvalidProof(DpopError),
+    /// The proof lacks the server nonce, or has an old one (`use_dpop_nonce`; the
+    /// answer carries a fresh `DPoP-Nonce`).
+    UseDpopNonce,
+    /// The shared replay store (Redis) does not answer: DPoP requests fail closed.
+    ReplayStoreUnavailable,
 }
 
 /// Why a token was refused: a fixed description for clients and logs, and a
@@ -52,6 +63,10 @@ pub enum TokenProblem {
     WrongIssuer,
     /// `aud` does not contain the configured audience.
     WrongAudience,
+    /// A DPoP-bound token (`cnf.jkt`) sent as a Bearer token.
+    BoundTokenAsBearer,
+    /// A token without `cnf.jkt` sent with the DPoP scheme.
+    NotBound,
 }
 
 impl TokenProblem {
@@ -69,6 +84,10 @@ impl TokenProblem {
             Self::NotYetValid => "The token is not valid yet",
             Self::WrongIssuer => "The token was issued by another issuer",
             Self::WrongAudience => "The token is meant for another audience",
+            Self::BoundTokenAsBearer => {
+                "The token is DPoP-bound: send it with the DPoP scheme and a proof"
+            }
+            Self::NotBound => "The token is not DPoP-bound: send it with the Bearer scheme",
         }
     }
 
@@ -87,6 +106,8 @@ impl TokenProblem {
             Self::NotYetValid => "not_yet_valid",
             Self::WrongIssuer => "wrong_issuer",
             Self::WrongAudience => "wrong_audience",
+            Self::BoundTokenAsBearer => "bound_token_as_bearer",
+            Self::NotBound => "not_bound",
         }
     }
 }
@@ -103,10 +124,13 @@ struct ErrorBody<'a> {
 impl AuthError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MissingToken | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Self::MissingToken
+            | Self::InvalidToken(_)
+            | Self::InvalidProof(_)
+            | Self::UseDpopNonce => StatusCode::UNAUTHORIZED,
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::InsufficientScope(_) => StatusCode::FORBIDDEN,
-            Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::KeysUnavailable | Self::ReplayStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -117,7 +141,9 @@ impl AuthError {
             Self::InvalidRequest(_) => "invalid_request",
             Self::InvalidToken(_) => "invalid_token",
             Self::InsufficientScope(_) => "insufficient_scope",
-            Self::KeysUnavailable => "temporarily_unavailable",
+            Self::KeysUnavailable | Self::ReplayStoreUnavailable => "temporarily_unavailable",
+            Self::InvalidProof(_) => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 
@@ -128,6 +154,11 @@ impl AuthError {
             Self::InvalidToken(problem) => problem.description(),
             Self::InsufficientScope(_) => "The token lacks the scope this endpoint requires",
             Self::KeysUnavailable => "The token issuer's keys are not available yet; retry later",
+            Self::InvalidProof(problem) => problem.description(),
+            Self::UseDpopNonce => "Resource server requires nonce in DPoP proof",
+            Self::ReplayStoreUnavailable => {
+                "DPoP proofs cannot be checked for replay right now; retry later"
+            }
         }
     }
 
@@ -139,29 +170,111 @@ impl AuthError {
             Self::InvalidToken(problem) => problem.label(),
             Self::InsufficientScope(_) => "insufficient_scope",
             Self::KeysUnavailable => "keys_unavailable",
+            Self::InvalidProof(problem) => problem.label(),
+            Self::UseDpopNonce => "use_dpop_nonce",
+            Self::ReplayStoreUnavailable => "replay_store_unavailable",
         }
     }
 
-    /// The `WWW-Authenticate` value (RFC 6750 section 3), if this error has one.
-    pub fn challenge(&self) -> Option<String> {
+    /// `error=..., error_description=...` (and `scope`) for a challenge; `None` for
+    /// a request that sent no credentials, or an error without a challenge.
+    fn challenge_params(&self) -> Option<String> {
         match self {
-            Self::MissingToken => Some(format!("Bearer realm=\"{REALM}\"")),
-            Self::InvalidRequest(_) | Self::InvalidToken(_) => Some(format!(
-                "Bearer realm=\"{REALM}\", error=\"{}\", error_description=\"{}\"",
+            Self::MissingToken | Self::KeysUnavailable | Self::ReplayStoreUnavailable => None,
+            Self::InsufficientScope(scope) => Some(format!(
+                "error=\"insufficient_scope\", scope=\"{scope}\", error_description=\"{}\"",
+                self.description()
+            )),
+            _ => Some(format!(
+                "error=\"{}\", error_description=\"{}\"",
                 self.code(),
                 self.description()
             )),
-            Self::InsufficientScope(scope) => Some(format!(
-                "Bearer realm=\"{REALM}\", error=\"insufficient_scope\", scope=\"{scope}\", \
-                 error_description=\"{}\"",
-                self.description()
-            )),
-            Self::KeysUnavailable => None,
         }
     }
 
-    /// Status and headers, shared by the REST answer and the server functions.
-    pub fn headers(&self) -> Vec<(header::HeaderName, HeaderValue)> {
+    /// The `WWW-Authenticate` value for an API without DPoP (RFC 6750 section 3).
+    pub fn challenge(&self) -> Option<String> {
+        Refusal::from(*self).challenge()
+    }
+
+    /// Status headers for an API without DPoP (see [`Refusal::headers`]).
+    pub fn headers(&self) -> Vec<(HeaderName, HeaderValue)> {
+        Refusal::from(*self).headers()
+    }
+}
+
+/// The authorization scheme a request used.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Scheme {
+    #[default]
+    Bearer,
+    Dpop,
+}
+
+/// A refused request, answered in one place: the [`AuthError`], the scheme the
+/// request used (its challenge carries the error) and the DPoP mode (which
+/// schemes are offered), plus a fresh server nonce when nonces are on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub error: AuthError,
+    pub scheme: Scheme,
+    pub mode: DpopMode,
+    pub nonce: Option<String>,
+}
+
+/// Without context: a Bearer-only API (DPoP off).
+impl From<AuthError> for Refusal {
+    fn from(error: AuthError) -> Self {
+        Self {
+            error,
+            scheme: Scheme::Bearer,
+            mode: DpopMode::Off,
+            nonce: None,
+        }
+    }
+}
+
+impl Refusal {
+    pub fn status(&self) -> StatusCode {
+        self.error.status()
+    }
+
+    /// `WWW-Authenticate`: a `Bearer` challenge unless DPoP is required, a `DPoP`
+    /// challenge (with `algs`) unless DPoP is off; the error's parameters go on the
+    /// scheme the request used (on `DPoP` when it is the only one offered).
+    pub fn challenge(&self) -> Option<String> {
+        if matches!(
+            self.error,
+            AuthError::KeysUnavailable | AuthError::ReplayStoreUnavailable
+        ) {
+            return None;
+        }
+        let params = self.error.challenge_params();
+        let with = |challenge: String, here: bool| match (&params, here) {
+            (Some(params), true) => format!("{challenge}, {params}"),
+            _ => challenge,
+        };
+        let bearer = self.mode != DpopMode::Required;
+        let mut challenges = Vec::with_capacity(2);
+        if bearer {
+            challenges.push(with(
+                format!("Bearer realm=\"{REALM}\""),
+                self.scheme == Scheme::Bearer,
+            ));
+        }
+        if self.mode != DpopMode::Off {
+            challenges.push(with(
+                format!("DPoP realm=\"{REALM}\", algs=\"{PROOF_ALGS}\""),
+                self.scheme == Scheme::Dpop || !bearer,
+            ));
+        }
+        Some(challenges.join(", "))
+    }
+
+    /// Headers shared by the REST answer and the server functions: `no-store`, the
+    /// challenge, `Retry-After` on a 503, `DPoP-Nonce` when there is one.
+    pub fn headers(&self) -> Vec<(HeaderName, HeaderValue)> {
         let mut headers = vec![(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))];
         if let Some(challenge) = self.challenge() {
             // Descriptions are fixed ASCII strings, so this cannot fail.
@@ -169,8 +282,13 @@ impl AuthError {
                 headers.push((header::WWW_AUTHENTICATE, value));
             }
         }
-        if matches!(self, Self::KeysUnavailable) {
+        if self.status() == StatusCode::SERVICE_UNAVAILABLE {
             headers.push((header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS)));
+        }
+        if let Some(nonce) = self.nonce.as_deref() {
+            if let Ok(value) = HeaderValue::from_str(nonce) {
+                headers.push((HeaderName::from_static("dpop-nonce"), value));
+            }
         }
         headers
     }
@@ -184,14 +302,20 @@ impl std::fmt::Display for AuthError {
 
 impl std::error::Error for AuthError {}
 
-impl IntoResponse for AuthError {
+impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         let body = Json(ErrorBody {
-            error: self.code(),
-            error_description: self.description(),
+            error: self.error.code(),
+            error_description: self.error.description(),
         });
         let mut response = (self.status(), body).into_response();
         response.headers_mut().extend(self.headers());
         response
+    }
+}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        Refusal::from(self).into_response()
     }
 }

@@ -7,10 +7,12 @@
 //! - [`verifier`]: [`Verifier`], every check a token must pass, with a cache of verified tokens
 //!   ([`token_cache`]).
 //! - [`claims`]: [`Claims`], what handlers get, and the scope check.
-//! - [`dpop`]: DPoP proof checks (RFC 9449 4.3) and the `jti` replay store (not
-//!   wired into the extractor yet).
-//! - [`bearer`]: reading `Authorization: Bearer ...` and the [`Authenticated`] extractor.
-//! - [`error`]: [`AuthError`], mapped to RFC 6750 responses in one place.
+//! - [`dpop`]: DPoP (RFC 9449): proof checks, the replay store (in process or
+//!   Redis), server nonces, the mode (`off` / `allowed` / `required`).
+//! - [`bearer`]: reading `Authorization: Bearer|DPoP ...` and the [`Authenticated`]
+//!   extractor (token, then its DPoP binding).
+//! - [`error`]: [`AuthError`], answered as [`Refusal`] (RFC 6750 and RFC 9449
+//!   section 7 challenges) in one place.
 //! - [`metrics`]: what the checks report (outcomes, cache, JWKS) to the `metrics` facade.
 
 pub mod bearer;
@@ -27,7 +29,7 @@ pub mod verifier;
 pub use bearer::{Authenticated, BearerToken};
 pub use claims::Claims;
 pub use config::{AuthConfig, ConfigError};
-pub use error::AuthError;
+pub use error::{AuthError, Refusal, Scheme};
 pub use jwks::JwksCache;
 pub use verifier::Verifier;
 

@@ -18,6 +18,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::dpop::Dpop;
 use super::error::TokenProblem;
 use super::jwks::{JwksCache, KeyLookupError};
 use super::keys::{is_supported, VerifyKey};
@@ -52,6 +53,7 @@ pub struct Verifier {
     audience: String,
     leeway: u64,
     cache: VerifiedTokenCache,
+    dpop: Dpop,
 }
 
 fn decode_json<T: DeserializeOwned>(segment: &str) -> Result<T, AuthError> {
@@ -74,7 +76,18 @@ impl Verifier {
             audience: config.audience.clone(),
             leeway: config.clock_tolerance_secs,
             cache: VerifiedTokenCache::new(TOKEN_CACHE_CAPACITY, config.clock_tolerance_secs),
+            dpop: Dpop::in_memory(config.dpop.clone()),
         }
+    }
+
+    /// Replaces the DPoP policy (the server's: its public URL, Redis when shared).
+    pub fn with_dpop(mut self, dpop: Dpop) -> Self {
+        self.dpop = dpop;
+        self
+    }
+
+    pub fn dpop(&self) -> &Dpop {
+        &self.dpop
     }
 
     pub fn jwks(&self) -> &Arc<JwksCache> {

@@ -53,6 +53,9 @@ pub struct PublicAuthConfig {
     /// `openid profile email`, plus `offline_access` when refresh tokens are on.
     pub scope: String,
     pub storage: TokenStorage,
+    /// DPoP-bound tokens: proofs at the token endpoint and on every API call.
+    #[serde(default)]
+    pub use_dpop: bool,
 }
 
 /// Where the silent session check's iframe lands (a server route; see

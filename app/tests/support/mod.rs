@@ -91,6 +91,40 @@ impl TestKey {
     pub fn sign_with(&self, header: Header, claims: &Value) -> String {
         encode(&header, claims, &self.encoding).expect("signing works")
     }
+
+    /// The RFC 7638 thumbprint of this key (a bound token's `cnf.jkt`).
+    pub fn thumbprint(&self) -> String {
+        Jwk::from_encoding_key(&self.encoding, self.alg)
+            .expect("jwk")
+            .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
+            .expect("thumbprint")
+    }
+
+    /// A real DPoP proof signed with this key for `method url`, bound to `token`
+    /// (`ath`), fresh `jti`; `patch` overrides claims (`null` removes one).
+    pub fn proof(&self, method: &str, url: &str, token: Option<&str>, patch: Value) -> String {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let mut header = Header::new(self.alg);
+        header.typ = Some("dpop+jwt".into());
+        header.jwk = Some(Jwk::from_encoding_key(&self.encoding, self.alg).expect("jwk"));
+        let mut claims = json!({
+            "jti": format!("proof-{}-{}", now(), NEXT.fetch_add(1, Ordering::SeqCst)),
+            "htm": method,
+            "htu": url,
+            "iat": now(),
+        });
+        if let Some(token) = token {
+            claims["ath"] = json!(app::auth::dpop::proof::token_hash(token));
+        }
+        for (k, v) in patch.as_object().expect("object") {
+            if v.is_null() {
+                claims.as_object_mut().expect("object").remove(k);
+            } else {
+                claims[k] = v.clone();
+            }
+        }
+        encode(&header, &claims, &self.encoding).expect("signing works")
+    }
 }
 
 pub fn now() -> u64 {
@@ -211,6 +245,8 @@ impl TestIssuer {
                 fetch_timeout: Duration::from_secs(2),
                 ..JwksSettings::default()
             },
+            use_dpop: false,
+            dpop: Default::default(),
         }
     }
 

@@ -1,9 +1,6 @@
-//! DPoP proofs (RFC 9449 section 4.3): [`verify_proof`] checks one `DPoP` header
-//! against the request it came with, and [`ReplayStore`] refuses a `jti` seen
-//! before within the `iat` window.
-//!
-//! Not wired into the extractor yet (issue 10 continues: `Authorization: DPoP`,
-//! `cnf.jkt`, modes, nonces, Redis). Each check here is tested with real keys and
+//! One DPoP proof (RFC 9449 section 4.3): [`verify_proof`] checks a `DPoP` header
+//! against the request it came with. The replay check is [`super::replay`]'s, the
+//! nonce check [`super::nonce`]'s. Each check here is tested with real keys and
 //! real signed proofs in this file's tests.
 
 use std::time::Duration;
@@ -16,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::keys::VerifyKey;
+use crate::auth::keys::VerifyKey;
 
 /// Asymmetric algorithms accepted for proofs (what browsers' WebCrypto and
 /// Auth0's SDKs use, and the usual server-side choices).
@@ -27,6 +24,9 @@ pub const PROOF_ALGORITHMS: &[Algorithm] = &[
     Algorithm::RS256,
     Algorithm::PS256,
 ];
+
+/// [`PROOF_ALGORITHMS`] as the `algs` of a `DPoP` challenge.
+pub const PROOF_ALGS: &str = "ES256 ES384 EdDSA RS256 PS256";
 
 /// Longest proof accepted, in bytes (an RSA-4096 `jwk` fits easily).
 pub const MAX_PROOF_LEN: usize = 8 * 1024;
@@ -49,6 +49,10 @@ pub enum DpopError {
     MissingJti,
     Replayed,
     WrongTokenHash,
+    /// The proof's key is not the one the access token is bound to (`cnf.jkt`).
+    KeyMismatch,
+    /// Two `DPoP` headers, or one that is not text.
+    NotOneProof,
 }
 
 impl DpopError {
@@ -66,6 +70,24 @@ impl DpopError {
             Self::MissingJti => "The DPoP proof has no jti",
             Self::Replayed => "The DPoP proof was used before",
             Self::WrongTokenHash => "The DPoP proof's ath does not match the access token",
+            Self::KeyMismatch => "The DPoP proof's key is not the one the token is bound to",
+            Self::NotOneProof => "Send exactly one DPoP header",
+        }
+    }
+
+    /// The metrics label (`auth_token_checks_total{outcome="dpop_..."}`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Malformed | Self::WrongType | Self::NotOneProof => "dpop_malformed",
+            Self::AlgorithmNotAllowed => "dpop_bad_algorithm",
+            Self::BadKey | Self::PrivateKey => "dpop_bad_key",
+            Self::BadSignature => "dpop_bad_signature",
+            Self::WrongMethod | Self::WrongUrl => "dpop_wrong_target",
+            Self::StaleOrFuture => "dpop_stale",
+            Self::MissingJti => "dpop_malformed",
+            Self::Replayed => "dpop_replayed",
+            Self::WrongTokenHash => "dpop_wrong_ath",
+            Self::KeyMismatch => "dpop_key_mismatch",
         }
     }
 }
@@ -77,6 +99,8 @@ pub struct VerifiedProof {
     pub jkt: String,
     pub jti: String,
     pub iat: u64,
+    /// The server nonce the proof carries, if any.
+    pub nonce: Option<String>,
 }
 
 /// The request a proof must be for.
@@ -111,7 +135,7 @@ pub fn token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Every check of RFC 9449 4.3 but the replay (see [`ReplayStore`]): shape, `typ`,
+/// Every check of RFC 9449 4.3 but the replay and the nonce: shape, `typ`,
 /// `alg` from [`PROOF_ALGORITHMS`], a public `jwk`, the signature with that key,
 /// `htm`, `htu`, `iat` within `window` of `now` (both ways), `jti`, and `ath`.
 pub fn verify_proof(
@@ -187,35 +211,8 @@ pub fn verify_proof(
         jkt,
         jti: jti.to_owned(),
         iat,
+        nonce: text("nonce").map(str::to_owned),
     })
-}
-
-/// Proof `jti`s seen within the window, in this process: bounded (moka), each
-/// forgotten once a proof with it would be stale anyway.
-pub struct ReplayStore {
-    seen: moka::sync::Cache<String, ()>,
-}
-
-impl ReplayStore {
-    pub fn new(capacity: u64, window: Duration) -> Self {
-        Self {
-            // Twice the window: `iat` may be that far in the past or the future.
-            seen: moka::sync::Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(window * 2)
-                .build(),
-        }
-    }
-
-    /// Records `jti`; `Err(Replayed)` if it was seen before.
-    pub fn check_and_remember(&self, jti: &str) -> Result<(), DpopError> {
-        let entry = self.seen.entry(jti.to_owned()).or_insert(());
-        if entry.is_fresh() {
-            Ok(())
-        } else {
-            Err(DpopError::Replayed)
-        }
-    }
 }
 
 #[cfg(test)]
@@ -450,13 +447,5 @@ mod tests {
         ] {
             assert_eq!(check(junk), Err(DpopError::Malformed), "{junk:.20}");
         }
-    }
-
-    #[test]
-    fn a_jti_is_accepted_once() {
-        let store = ReplayStore::new(100, WINDOW);
-        assert_eq!(store.check_and_remember("a"), Ok(()));
-        assert_eq!(store.check_and_remember("b"), Ok(()));
-        assert_eq!(store.check_and_remember("a"), Err(DpopError::Replayed));
     }
 }

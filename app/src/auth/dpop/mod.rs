@@ -1,0 +1,207 @@
+//! DPoP (RFC 9449): access tokens bound to a key the client holds, so a stolen
+//! token is useless without that key.
+//!
+//! - [`proof`]: one `DPoP` header checked against its request (section 4.3).
+//! - [`replay`]: [`ReplayStore`], each proof accepted once: in process, or in Redis
+//!   shared by replicas.
+//! - [`nonce`]: server nonces (section 8), stateless rotating HMAC tags.
+//! - here: [`DpopMode`] and [`Dpop`], the whole check of a DPoP request, used by
+//!   the [`crate::auth::Authenticated`] extractor after the token itself verified.
+
+pub mod nonce;
+pub mod proof;
+pub mod replay;
+
+use std::time::Duration;
+
+use axum::http::request::Parts;
+use axum::http::{header, HeaderName};
+use jsonwebtoken::get_current_timestamp;
+
+pub use nonce::Nonces;
+pub use proof::{
+    verify_proof, DpopError, ProofTarget, VerifiedProof, PROOF_ALGORITHMS, PROOF_ALGS,
+};
+pub use replay::{ReplayError, ReplayStore};
+
+use super::error::{AuthError, Refusal, Scheme};
+use super::Claims;
+
+/// Which schemes the API accepts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DpopMode {
+    /// Bearer only; `Authorization: DPoP` is an unknown scheme.
+    Off,
+    /// Bearer and DPoP (a DPoP-bound token must still come with its proof).
+    #[default]
+    Allowed,
+    /// DPoP only.
+    Required,
+}
+
+impl std::str::FromStr for DpopMode {
+    type Err = ();
+    fn from_str(text: &str) -> Result<Self, ()> {
+        match text.to_ascii_lowercase().as_str() {
+            "off" => Ok(Self::Off),
+            "allowed" => Ok(Self::Allowed),
+            "required" => Ok(Self::Required),
+            _ => Err(()),
+        }
+    }
+}
+
+/// DPoP settings from [`crate::auth::AuthConfig`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DpopSettings {
+    pub mode: DpopMode,
+    /// How far a proof's `iat` may be from now, either way.
+    pub iat_window: Duration,
+    /// `Some(period)`: proofs must carry a server nonce, rotated every period.
+    pub nonce_period: Option<Duration>,
+}
+
+impl Default for DpopSettings {
+    fn default() -> Self {
+        Self {
+            mode: DpopMode::Allowed,
+            iat_window: Duration::from_secs(60),
+            nonce_period: None,
+        }
+    }
+}
+
+/// Proofs remembered at most by the in-process replay store.
+pub const MEMORY_REPLAY_CAPACITY: u64 = 100_000;
+
+pub const DPOP: HeaderName = HeaderName::from_static("dpop");
+
+/// The API's DPoP policy: mode, window, replay store, nonces, public URL.
+pub struct Dpop {
+    settings: DpopSettings,
+    public_url: Option<url::Url>,
+    replay: ReplayStore,
+    /// Made on first use: with Redis the secret is shared, fetched when reachable.
+    nonces: tokio::sync::OnceCell<Nonces>,
+}
+
+impl Dpop {
+    /// `public_url`: the origin browsers use (`PUBLIC_URL`), to rebuild each
+    /// request's `htu` behind a proxy; without it, `http://` + the `Host` header.
+    pub fn new(settings: DpopSettings, public_url: Option<url::Url>, replay: ReplayStore) -> Self {
+        Self {
+            settings,
+            public_url,
+            replay,
+            nonces: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// In-process replay store, no public URL.
+    pub fn in_memory(settings: DpopSettings) -> Self {
+        let replay = ReplayStore::memory(MEMORY_REPLAY_CAPACITY, settings.iat_window);
+        Self::new(settings, None, replay)
+    }
+
+    pub fn mode(&self) -> DpopMode {
+        self.settings.mode
+    }
+
+    /// Ready unless DPoP is on and its shared store does not answer.
+    pub async fn is_ready(&self) -> bool {
+        self.settings.mode == DpopMode::Off || self.replay.is_ready().await
+    }
+
+    /// A refusal for a request that used `scheme`, under this policy.
+    pub fn refusal(&self, error: AuthError, scheme: Scheme) -> Refusal {
+        Refusal {
+            error,
+            scheme,
+            mode: self.settings.mode,
+            nonce: None,
+        }
+    }
+
+    async fn nonces(&self) -> Result<Option<&Nonces>, AuthError> {
+        let Some(period) = self.settings.nonce_period else {
+            return Ok(None);
+        };
+        self.nonces
+            .get_or_try_init(|| async {
+                let secret = self
+                    .replay
+                    .shared_secret(&nonce::random_secret())
+                    .await
+                    .map_err(|_| AuthError::ReplayStoreUnavailable)?;
+                Ok(Nonces::new(&secret, period))
+            })
+            .await
+            .map(Some)
+    }
+
+    /// The public URL of the request (`htu` must match it).
+    fn request_url(&self, parts: &Parts) -> Option<String> {
+        let path = parts.uri.path();
+        match &self.public_url {
+            Some(origin) => Some(origin.join(path).ok()?.to_string()),
+            None => {
+                let host = parts
+                    .headers
+                    .get(header::HOST)
+                    .and_then(|host| host.to_str().ok())
+                    .or_else(|| parts.uri.authority().map(|a| a.as_str()))?;
+                Some(format!("http://{host}{path}"))
+            }
+        }
+    }
+
+    /// Every DPoP check of a request that sent `Authorization: DPoP <token>` and
+    /// whose token already verified as `claims`: one proof, valid for this request
+    /// and token, signed by the key the token is bound to, with a current nonce
+    /// (when nonces are on), never seen before.
+    pub async fn check(&self, parts: &Parts, token: &str, claims: &Claims) -> Result<(), Refusal> {
+        let refuse = |error| self.refusal(error, Scheme::Dpop);
+        let mut proofs = parts.headers.get_all(DPOP).iter();
+        let (Some(proof), None) = (proofs.next(), proofs.next()) else {
+            return Err(refuse(AuthError::InvalidProof(DpopError::NotOneProof)));
+        };
+        let proof = proof
+            .to_str()
+            .map_err(|_| refuse(AuthError::InvalidProof(DpopError::NotOneProof)))?;
+        let url = self
+            .request_url(parts)
+            .ok_or_else(|| refuse(AuthError::InvalidProof(DpopError::WrongUrl)))?;
+        let target = ProofTarget {
+            method: parts.method.as_str(),
+            url: &url,
+            access_token: Some(token),
+        };
+        let now = get_current_timestamp();
+        let verified = verify_proof(proof, &target, now, self.settings.iat_window)
+            .map_err(|error| refuse(AuthError::InvalidProof(error)))?;
+        if claims.dpop_jkt() != Some(verified.jkt.as_str()) {
+            return Err(refuse(AuthError::InvalidProof(DpopError::KeyMismatch)));
+        }
+        if let Some(nonces) = self.nonces().await.map_err(refuse)? {
+            let fresh = verified
+                .nonce
+                .as_deref()
+                .is_some_and(|nonce| nonces.is_valid(nonce, now));
+            if !fresh {
+                return Err(Refusal {
+                    nonce: Some(nonces.current(now)),
+                    ..refuse(AuthError::UseDpopNonce)
+                });
+            }
+        }
+        self.replay
+            .remember(&verified.jkt, &verified.jti)
+            .await
+            .map_err(|error| {
+                refuse(match error {
+                    ReplayError::Replayed => AuthError::InvalidProof(DpopError::Replayed),
+                    ReplayError::Unavailable => AuthError::ReplayStoreUnavailable,
+                })
+            })
+    }
+}
