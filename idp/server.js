@@ -8,6 +8,9 @@
 //   revocable at /oauth/revoke (Auth0's route);
 // - silent session checks: prompt=none answers at once (login_required without a
 //   session), to /callback or /silent-callback;
+// - DPoP (RFC 9449) as on an Auth0 tenant with sender constraining: a token request
+//   with a DPoP proof gets a DPoP-bound access token (`cnf.jkt` in the JWT,
+//   token_type DPoP) and refresh token; server nonces on (use_dpop_nonce first);
 // - users in users.js; login form here, consent implied (a first-party app, as on Auth0).
 //
 // Settings (environment): IDP_PORT (4000), IDP_AUDIENCE, IDP_CLIENT_ID,
@@ -71,6 +74,8 @@ const provider = new Provider(ISSUER, {
   routes: { revocation: '/oauth/revoke' },
   features: {
     devInteractions: { enabled: false },
+    // Requests without a proof are untouched; with one, a nonce is required.
+    dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true },
     revocation: { enabled: true },
     rpInitiatedLogout: {
       enabled: true,

@@ -1,6 +1,9 @@
-//! The browser's server-function client: like the default one, plus
-//! `Authorization: Bearer <access token>` when someone is logged in (the token comes
-//! from the login's token store, refreshed first when about to expire).
+//! The browser's server-function client: like the default one, plus the access
+//! token when someone is logged in (from the login's token store, refreshed first
+//! when about to expire): `Authorization: Bearer <token>`, or for a DPoP-bound
+//! token `Authorization: DPoP <token>` with a `DPoP` proof for this call. The
+//! server's `DPoP-Nonce` is kept for the next proof; the page retries a call
+//! refused with `use_dpop_nonce` once.
 
 use leptos::server_fn::client::browser::BrowserClient;
 use leptos::server_fn::client::Client;
@@ -26,12 +29,39 @@ where
         // the future only needs to claim `Send`.
         #[cfg(feature = "hydrate")]
         {
+            use crate::login::browser::{dpop, store};
             send_wrapper::SendWrapper::new(async move {
-                if let Some(token) = crate::login::browser::store::access_token().await {
-                    req.headers()
-                        .append("Authorization", &format!("Bearer {token}"));
+                let url = req.url();
+                let mut bound = false;
+                match store::access_token().await {
+                    Some((token, true)) => {
+                        let method = req.method().to_string();
+                        match dpop::proof(store::storage(), &method, &url, Some(&token)).await {
+                            Ok(proof) => {
+                                let headers = req.headers();
+                                headers.append("Authorization", &format!("DPoP {token}"));
+                                headers.append("DPoP", &proof);
+                                bound = true;
+                            }
+                            // Sent without credentials: the page shows the API's 401.
+                            Err(error) => leptos::logging::warn!("no DPoP proof: {error}"),
+                        }
+                    }
+                    Some((token, false)) => req
+                        .headers()
+                        .append("Authorization", &format!("Bearer {token}")),
+                    None => {}
                 }
-                <BrowserClient as Client<E, IS, OS>>::send(req).await
+                let response = <BrowserClient as Client<E, IS, OS>>::send(req).await?;
+                if bound {
+                    let nonce = response
+                        .generate_headers()
+                        .get("dpop-nonce")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    dpop::remember_nonce(&url, nonce);
+                }
+                Ok(response)
             })
         }
         #[cfg(not(feature = "hydrate"))]

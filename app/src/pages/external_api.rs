@@ -28,6 +28,14 @@ impl Endpoint {
     /// there is a refresh token) and retries.
     async fn call(self) -> Result<Message, ApiError> {
         let answer = self.call_once().await;
+        // DPoP: the API wants its nonce in the proof; the client kept the one it sent.
+        #[cfg(feature = "hydrate")]
+        let answer = match answer {
+            Err(ApiError::Refused { ref error, .. }) if error == "use_dpop_nonce" => {
+                self.call_once().await
+            }
+            answer => answer,
+        };
         #[cfg(feature = "hydrate")]
         if self != Endpoint::Public
             && matches!(&answer, Err(error) if error.status() == Some(401))

@@ -1,5 +1,6 @@
-//! A tiny string key-value store in IndexedDB, for what tabs must agree on at
-//! once. localStorage is shared by tabs but not at once: in Chromium another tab's
+//! A tiny key-value store in IndexedDB, for what tabs must agree on at once, and
+//! for what only IndexedDB can keep: a non-extractable WebCrypto key (stored by
+//! structured clone; see [`super::dpop`]). localStorage is shared by tabs but not at once: in Chromium another tab's
 //! write reaches this tab's copy asynchronously, so a tab that takes the renewal
 //! lock right after another can still read the refresh token the other just
 //! spent. IndexedDB transactions are ordered by the browser: a read begun after
@@ -65,7 +66,7 @@ async fn open() -> Option<IdbDatabase> {
 }
 
 /// The value under `key`; `None` when absent or when IndexedDB is unavailable.
-pub async fn get(key: &str) -> Option<String> {
+pub async fn get_value(key: &str) -> Option<JsValue> {
     let database = open().await?;
     let store = database
         .transaction_with_str(STORE)
@@ -74,12 +75,23 @@ pub async fn get(key: &str) -> Option<String> {
         .ok()?;
     let value = finished(&store.get(&JsValue::from_str(key)).ok()?).await;
     database.close();
-    value?.as_string()
+    value.filter(|value| !value.is_undefined())
 }
 
-/// Stores (`Some`) or deletes (`None`) the value; returns once committed. False
-/// when IndexedDB is unavailable.
-pub async fn set(key: &str, value: Option<&str>) -> bool {
+/// The string under `key`.
+pub async fn get(key: &str) -> Option<String> {
+    get_value(key).await?.as_string()
+}
+
+enum Write<'a> {
+    Put(&'a JsValue),
+    /// Only if `key` is absent (else the transaction aborts: `false`).
+    Add(&'a JsValue),
+    Delete,
+}
+
+/// One write in its own transaction; true once committed.
+async fn write(key: &str, write: Write<'_>) -> bool {
     let Some(database) = open().await else {
         return false;
     };
@@ -106,9 +118,11 @@ pub async fn set(key: &str, value: Option<&str>) -> bool {
     let Ok(store) = transaction.object_store(STORE) else {
         return false;
     };
-    let request = match value {
-        Some(value) => store.put_with_key(&JsValue::from_str(value), &JsValue::from_str(key)),
-        None => store.delete(&JsValue::from_str(key)),
+    let key = JsValue::from_str(key);
+    let request = match write {
+        Write::Put(value) => store.put_with_key(value, &key),
+        Write::Add(value) => store.add_with_key(value, &key),
+        Write::Delete => store.delete(&key),
     };
     if request.is_err() {
         let _ = transaction.abort();
@@ -116,4 +130,19 @@ pub async fn set(key: &str, value: Option<&str>) -> bool {
     let committed = receive.await.unwrap_or(false);
     database.close();
     committed
+}
+
+/// Stores (`Some`) or deletes (`None`) the string; returns once committed. False
+/// when IndexedDB is unavailable.
+pub async fn set(key: &str, value: Option<&str>) -> bool {
+    match value {
+        Some(value) => write(key, Write::Put(&JsValue::from_str(value))).await,
+        None => write(key, Write::Delete).await,
+    }
+}
+
+/// Stores `value` unless `key` already has one: true if this call stored it
+/// (tabs racing to create the same thing agree on the first).
+pub async fn add_value(key: &str, value: &JsValue) -> bool {
+    write(key, Write::Add(value)).await
 }

@@ -1,8 +1,11 @@
 //! Browser-only half of the login (feature `hydrate`), layered one way (each
 //! module uses only those listed before it):
 //!
-//! - [`window`]: the clock, origin, storages, the page's config. [`idb`]: a
-//!   string key-value store in IndexedDB (what tabs must see at once).
+//! - [`window`]: the clock, random bytes, origin, storages, the page's config.
+//!   [`idb`]: a key-value store in IndexedDB (what tabs must see at once; the
+//!   DPoP key).
+//! - [`dpop`]: the non-extractable DPoP key (WebCrypto) and proofs, with the
+//!   servers' nonces.
 //! - [`tabs`]: what tabs share: the renewal lock (Web Locks), login/logout news
 //!   (`BroadcastChannel`).
 //! - [`oidc`]: the token-endpoint client: discovery, code exchange, refresh,
@@ -16,6 +19,7 @@
 //! - this file: logout (full, or of this app only).
 
 pub mod callback;
+pub mod dpop;
 pub mod idb;
 pub mod oidc;
 pub mod pkce;

@@ -1,6 +1,6 @@
-//! The token-endpoint client: discovery, the code exchange and the refresh grant,
-//! each answer checked (ID token, same user on refresh) and turned into a
-//! [`Session`]. Stores nothing: the token store ([`super::store`]) and the
+//! The token-endpoint client: discovery, the code exchange and the refresh grant
+//! (with DPoP proofs when `useDpop` is on, [`super::dpop`]), each answer checked
+//! (ID token, same user on refresh) and turned into a [`Session`]. Stores nothing: the token store ([`super::store`]) and the
 //! callback ([`super::callback`]) decide what to keep.
 
 use std::cell::RefCell;
@@ -11,6 +11,7 @@ use gloo_net::http::Request;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::dpop;
 use super::window::{now, origin};
 use crate::login::checks::{access_token_expiry, check_id_token, check_same_subject};
 use crate::login::urls::{form, with_slash};
@@ -26,6 +27,10 @@ pub struct Session {
     pub expires_at: f64,
     /// The ID token's claims.
     pub claims: Map<String, Value>,
+    /// The access token is DPoP-bound (`token_type` `DPoP`): API calls send it as
+    /// `Authorization: DPoP` with a proof.
+    #[serde(default)]
+    pub dpop: bool,
 }
 
 // Never print tokens.
@@ -90,6 +95,8 @@ pub async fn discover(issuer: &str) -> Result<Discovery, String> {
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
+    #[serde(default)]
+    token_type: Option<String>,
     id_token: Option<String>,
     refresh_token: Option<String>,
     expires_in: Option<f64>,
@@ -126,6 +133,8 @@ impl std::fmt::Display for OAuthError {
     }
 }
 
+/// A POST to the token endpoint; with DPoP on, with a proof, and once more with
+/// the server's nonce when it answers `use_dpop_nonce`.
 async fn token_request(
     config: &PublicAuthConfig,
     body: String,
@@ -137,36 +146,54 @@ async fn token_request(
     let discovery = discover(&config.issuer)
         .await
         .map_err(|e| failed("unavailable", e))?;
-    let response = Request::post(&discovery.token_endpoint)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .map_err(|e| failed("request", e.to_string()))?
-        .send()
-        .await
-        .map_err(|e| {
-            failed(
-                "unavailable",
-                format!("the login service is unreachable ({e})"),
-            )
-        })?;
-    if response.ok() {
-        return response
-            .json()
+    let endpoint = &discovery.token_endpoint;
+    let mut attempts = if config.use_dpop { 2 } else { 1 };
+    loop {
+        attempts -= 1;
+        let mut request =
+            Request::post(endpoint).header("content-type", "application/x-www-form-urlencoded");
+        if config.use_dpop {
+            let proof = dpop::proof(config.storage, "POST", endpoint, None)
+                .await
+                .map_err(|e| failed("dpop", e))?;
+            request = request.header("DPoP", &proof);
+        }
+        let response = request
+            .body(body.clone())
+            .map_err(|e| failed("request", e.to_string()))?
+            .send()
             .await
-            .map_err(|e| failed("invalid_response", e.to_string()));
+            .map_err(|e| {
+                failed(
+                    "unavailable",
+                    format!("the login service is unreachable ({e})"),
+                )
+            })?;
+        if config.use_dpop {
+            dpop::remember_nonce(endpoint, response.headers().get("dpop-nonce"));
+        }
+        if response.ok() {
+            return response
+                .json()
+                .await
+                .map_err(|e| failed("invalid_response", e.to_string()));
+        }
+        let status = response.status();
+        let mut error: TokenError = response.json().await.unwrap_or(TokenError {
+            error: "server_error".into(),
+            error_description: None,
+        });
+        if status >= 500 {
+            error.error = "server_error".into();
+        }
+        if error.error == "use_dpop_nonce" && attempts > 0 {
+            continue;
+        }
+        return Err(failed(
+            &error.error,
+            error.error_description.unwrap_or_default(),
+        ));
     }
-    let status = response.status();
-    let mut error: TokenError = response.json().await.unwrap_or(TokenError {
-        error: "server_error".into(),
-        error_description: None,
-    });
-    if status >= 500 {
-        error.error = "server_error".into();
-    }
-    Err(failed(
-        &error.error,
-        error.error_description.unwrap_or_default(),
-    ))
 }
 
 /// The claims of a JWT, without checking its signature (the ID token comes straight
@@ -198,6 +225,9 @@ fn session_from(
     let token_exp =
         jwt_claims(&tokens.access_token).and_then(|c| c.get("exp").and_then(Value::as_f64));
     Ok(Session {
+        dpop: tokens
+            .token_type
+            .is_some_and(|t| t.eq_ignore_ascii_case("dpop")),
         expires_at: access_token_expiry(now(), tokens.expires_in, token_exp),
         access_token: tokens.access_token,
         id_token,

@@ -4,8 +4,6 @@
 //! [`crate::login::checks::TRANSACTION_TTL_SECS`]; expired ones are purged on
 //! every callback, and all of them on logout.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
@@ -83,9 +81,7 @@ impl PkceSession {
 /// rather than through oauth2's `new_random`, which brings a userspace ChaCha RNG
 /// into the wasm on top of the browser's own.
 fn random_token() -> Result<String, String> {
-    let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes).map_err(|e| format!("no secure random numbers: {e}"))?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+    super::window::random_b64::<32>()
 }
 
 /// Builds the authorize URL (PKCE S256, random state and nonce, Auth0's `audience`,

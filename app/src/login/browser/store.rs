@@ -20,11 +20,11 @@ use std::cell::RefCell;
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use leptos::prelude::*;
 
-use super::idb;
 use super::oidc::{self, OAuthError, Session};
 use super::silent::{silent_login, SilentError};
 use super::tabs::{announce, listen, with_lock, TabEvent, RENEWAL_LOCK};
 use super::window::{now, web_storage};
+use super::{dpop, idb};
 use crate::login::checks::LEEWAY_SECS;
 use crate::login::{AuthStatus, PublicAuthConfig, TokenStorage, User};
 
@@ -149,6 +149,10 @@ pub async fn logged_out() -> Option<String> {
             leptos::logging::warn!("refresh token not revoked: {error}");
         }
     }
+    // Tokens bound to the old key are gone: the next login gets a new key.
+    if session.dpop {
+        dpop::forget_key().await;
+    }
     Some(session.id_token)
 }
 
@@ -228,14 +232,21 @@ fn fresh(session: &Session) -> bool {
     session.expires_at - LEEWAY_SECS > now()
 }
 
-/// The access token to send, renewed first when it expires within the leeway.
-/// `None` when logged out or when the session cannot be renewed.
-pub async fn access_token() -> Option<String> {
+/// The access token to send, renewed first when it expires within the leeway, and
+/// whether it is DPoP-bound. `None` when logged out or when the session cannot be
+/// renewed.
+pub async fn access_token() -> Option<(String, bool)> {
     let session = load()?;
     if fresh(&session) {
-        return Some(session.access_token);
+        return Some((session.access_token, session.dpop));
     }
-    refresh_now().await
+    refresh_now().await?;
+    load().map(|session| (session.access_token, session.dpop))
+}
+
+/// Where the config keeps tokens (and so the DPoP key).
+pub fn storage() -> TokenStorage {
+    storage_kind()
 }
 
 /// Renews the tokens, sharing one renewal among all callers of this tab meanwhile.

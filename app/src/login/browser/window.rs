@@ -1,5 +1,5 @@
-//! What the browser window gives the login: the clock, the page's origin, the
-//! storages and the config the server rendered into the page. The bottom layer:
+//! What the browser window gives the login: the clock, random bytes, the page's
+//! origin, the storages and the config the server rendered into the page. The bottom layer:
 //! it imports nothing else of the login.
 
 use crate::login::{PublicAuthConfig, TokenStorage, CONFIG_ELEMENT_ID};
@@ -7,6 +7,14 @@ use crate::login::{PublicAuthConfig, TokenStorage, CONFIG_ELEMENT_ID};
 /// Seconds since the epoch, from the browser's clock.
 pub fn now() -> f64 {
     js_sys::Date::now() / 1000.0
+}
+
+/// `N` random bytes from the browser's CSPRNG (`crypto.getRandomValues`), base64url.
+pub fn random_b64<const N: usize>() -> Result<String, String> {
+    use base64::Engine;
+    let mut bytes = [0u8; N];
+    getrandom::getrandom(&mut bytes).map_err(|e| format!("no secure random numbers: {e}"))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 pub fn origin() -> String {
