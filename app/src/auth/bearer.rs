@@ -9,6 +9,7 @@ use axum::http::{header, HeaderMap};
 
 use super::dpop::DpopMode;
 use super::error::{Refusal, Scheme, TokenProblem};
+use super::token_cache::VerifiedTokenCache;
 use super::{metrics, AuthError, Claims, Verifier};
 
 /// The access token of `Authorization: Bearer <token>` or `DPoP <token>`.
@@ -115,7 +116,12 @@ impl Authenticated {
         let (scheme, token) = credentials(&parts.headers, dpop.mode())
             .map_err(|(error, scheme)| dpop.refusal(error, scheme))?;
         let refuse = |error| dpop.refusal(error, scheme);
-        let claims = verifier.verify(&token.0).await.map_err(refuse)?;
+        // One SHA-256 of the token: the verified-token cache key and the proof's `ath`.
+        let hash = VerifiedTokenCache::hash(&token.0);
+        let claims = verifier
+            .verify_hashed(&token.0, hash)
+            .await
+            .map_err(refuse)?;
         match (scheme, claims.dpop_jkt().is_some()) {
             // RFC 9449 7.1: a bound token is only good with its proof.
             (Scheme::Bearer, true) => Err(refuse(AuthError::InvalidToken(
@@ -123,7 +129,7 @@ impl Authenticated {
             ))),
             (Scheme::Bearer, false) => Ok(()),
             (Scheme::Dpop, false) => Err(refuse(AuthError::InvalidToken(TokenProblem::NotBound))),
-            (Scheme::Dpop, true) => dpop.check(parts, &token.0, &claims).await,
+            (Scheme::Dpop, true) => dpop.check(parts, &hash, &claims).await,
         }?;
         Ok(Self {
             claims,

@@ -74,17 +74,7 @@ impl VerifyKey {
         let decode = |text: &str| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok();
         let (family, public_key): (Vec<Algorithm>, Vec<u8>) = match &jwk.algorithm {
             AlgorithmParameters::RSA(rsa) => {
-                let n = decode(&rsa.n)?;
-                let e = decode(&rsa.e)?;
-                if n.len() < MIN_RSA_MODULUS_BYTES {
-                    return None;
-                }
-                let der = RsaPublicKeyComponents {
-                    n: n.as_slice(),
-                    e: e.as_slice(),
-                }
-                .as_der()
-                .ok()?;
+                let der = rsa_public_key_der(&decode(&rsa.n)?, &decode(&rsa.e)?)?;
                 let family = vec![
                     Algorithm::RS256,
                     Algorithm::RS384,
@@ -93,7 +83,7 @@ impl VerifyKey {
                     Algorithm::PS384,
                     Algorithm::PS512,
                 ];
-                (family, der.as_ref().to_vec())
+                (family, der)
             }
             AlgorithmParameters::EllipticCurve(ec) => {
                 let alg = match ec.curve {
@@ -136,6 +126,26 @@ impl VerifyKey {
 
 /// Parses each entry of a JWKS `keys` array on its own, so one odd key (an unknown
 /// type, say) does not take the others down with it. Returns `(kid, key)` pairs.
+/// An RSA public key (modulus and exponent, big-endian) as DER, if the modulus is
+/// at least 2048 bits.
+pub fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Option<Vec<u8>> {
+    if n.len() < MIN_RSA_MODULUS_BYTES {
+        return None;
+    }
+    let der = RsaPublicKeyComponents { n, e }.as_der().ok()?;
+    Some(der.as_ref().to_vec())
+}
+
+/// Verifies one signature with a raw public key used once (a DPoP proof's): an
+/// uncompressed EC point, Ed25519 bytes, or RSA DER ([`rsa_public_key_der`]).
+pub fn verify_once(alg: Algorithm, public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    verification(alg).is_some_and(|algorithm| {
+        UnparsedPublicKey::new(algorithm, public_key)
+            .verify(message, signature)
+            .is_ok()
+    })
+}
+
 pub fn parse_jwks(document: &Value) -> Vec<(Option<String>, VerifyKey)> {
     let Some(entries) = document.get("keys").and_then(Value::as_array) else {
         return Vec::new();

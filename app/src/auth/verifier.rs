@@ -23,7 +23,7 @@ use super::error::TokenProblem;
 use super::jwks::{JwksCache, KeyLookupError};
 use super::keys::{is_supported, VerifyKey};
 use super::metrics;
-use super::token_cache::{CachedToken, VerifiedTokenCache};
+use super::token_cache::{CachedToken, TokenHash, VerifiedTokenCache};
 use super::{AuthConfig, AuthError, Claims};
 
 /// Longest token accepted, in bytes. Auth0 tokens with many permissions stay far
@@ -98,10 +98,20 @@ impl Verifier {
     /// verified before are answered from the cache until their `exp`, while the key
     /// that verified them is still published.
     pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, AuthError> {
+        self.verify_hashed(token, VerifiedTokenCache::hash(token))
+            .await
+    }
+
+    /// [`Self::verify`] with the token's SHA-256 already computed (the DPoP check
+    /// needs the same hash for `ath`).
+    pub async fn verify_hashed(
+        &self,
+        token: &str,
+        hash: TokenHash,
+    ) -> Result<Arc<Claims>, AuthError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TOO_LONG);
         }
-        let hash = VerifiedTokenCache::hash(token);
         let now = get_current_timestamp();
         if let Some(claims) = self.cache.get(&hash, now, |kid| self.jwks.lookup(kid).ok()) {
             metrics::token_cache(true);

@@ -20,7 +20,8 @@ use jsonwebtoken::get_current_timestamp;
 
 pub use nonce::Nonces;
 pub use proof::{
-    verify_proof, DpopError, ProofTarget, VerifiedProof, PROOF_ALGORITHMS, PROOF_ALGS,
+    access_token_hash, verify_proof, DpopError, ProofTarget, VerifiedProof, PROOF_ALGORITHMS,
+    PROOF_ALGS,
 };
 pub use replay::{ReplayError, ReplayStore};
 
@@ -71,8 +72,10 @@ impl Default for DpopSettings {
     }
 }
 
-/// Proofs remembered at most by the in-process replay store.
-pub const MEMORY_REPLAY_CAPACITY: u64 = 100_000;
+/// Proofs the in-process replay store holds per generation (twice the `iat`
+/// window): about 4 000 DPoP requests a second with the default window, 32 bytes
+/// each. More than that per server: use Redis (`REDIS_URL`).
+pub const MEMORY_REPLAY_CAPACITY: u64 = 500_000;
 
 pub const DPOP: HeaderName = HeaderName::from_static("dpop");
 
@@ -157,9 +160,15 @@ impl Dpop {
 
     /// Every DPoP check of a request that sent `Authorization: DPoP <token>` and
     /// whose token already verified as `claims`: one proof, valid for this request
-    /// and token, signed by the key the token is bound to, with a current nonce
-    /// (when nonces are on), never seen before.
-    pub async fn check(&self, parts: &Parts, token: &str, claims: &Claims) -> Result<(), Refusal> {
+    /// and token (`token_hash`: [`proof::access_token_hash`]), signed by the key the
+    /// token is bound to, with a current nonce (when nonces are on), never seen
+    /// before.
+    pub async fn check(
+        &self,
+        parts: &Parts,
+        token_hash: &[u8; 32],
+        claims: &Claims,
+    ) -> Result<(), Refusal> {
         let refuse = |error| self.refusal(error, Scheme::Dpop);
         let mut proofs = parts.headers.get_all(DPOP).iter();
         let (Some(proof), None) = (proofs.next(), proofs.next()) else {
@@ -174,7 +183,7 @@ impl Dpop {
         let target = ProofTarget {
             method: parts.method.as_str(),
             url: &url,
-            access_token: Some(token),
+            access_token_hash: Some(token_hash),
         };
         let now = get_current_timestamp();
         let verified = verify_proof(proof, &target, now, self.settings.iat_window)
@@ -195,7 +204,7 @@ impl Dpop {
             }
         }
         self.replay
-            .remember(&verified.jkt, &verified.jti)
+            .remember(&verified.jkt, &verified.jti, now)
             .await
             .map_err(|error| {
                 refuse(match error {

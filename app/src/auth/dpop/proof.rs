@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
+use std::borrow::Cow;
+
 use jsonwebtoken::Algorithm;
+use serde::de::IgnoredAny;
 use serde::Deserialize;
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::auth::keys::VerifyKey;
+use crate::auth::keys::{rsa_public_key_der, verify_once};
 
 /// Asymmetric algorithms accepted for proofs (what browsers' WebCrypto and
 /// Auth0's SDKs use, and the usual server-side choices).
@@ -30,9 +31,6 @@ pub const PROOF_ALGS: &str = "ES256 ES384 EdDSA RS256 PS256";
 
 /// Longest proof accepted, in bytes (an RSA-4096 `jwk` fits easily).
 pub const MAX_PROOF_LEN: usize = 8 * 1024;
-
-/// Private-key members a `jwk` must not carry (RFC 9449 4.3: the public key only).
-const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 /// Why a proof is refused (answered as `invalid_dpop_proof`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,15 +108,145 @@ pub struct ProofTarget<'a> {
     /// The request's public URL (scheme, host, port, path; query and fragment are
     /// ignored on both sides).
     pub url: &'a str,
-    /// The access token sent with the proof, if any (then `ath` must match it).
-    pub access_token: Option<&'a str>,
+    /// SHA-256 of the access token sent with the proof, if any (then `ath` must
+    /// match it); the verifier's token cache hashes the token the same way, so
+    /// one hash serves both.
+    pub access_token_hash: Option<&'a [u8; 32]>,
 }
 
 #[derive(Deserialize)]
-struct ProofHeader {
-    typ: Option<String>,
-    alg: String,
-    jwk: Option<Map<String, Value>>,
+struct ProofHeader<'a> {
+    #[serde(borrow)]
+    typ: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow)]
+    jwk: Option<ProofJwk<'a>>,
+}
+
+/// The members of a proof's `jwk` that matter; any private-key member is noted.
+#[derive(Deserialize)]
+struct ProofJwk<'a> {
+    #[serde(borrow)]
+    kty: Cow<'a, str>,
+    #[serde(borrow, default)]
+    crv: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    x: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    y: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    n: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    e: Option<Cow<'a, str>>,
+    // Private-key members (RFC 7518 6.2.2, 6.3.2, 6.4.1): present means refused.
+    // Named fields rather than a flattened map: serde's flatten buffers the
+    // whole object first, a few µs per proof.
+    #[serde(default)]
+    d: Option<IgnoredAny>,
+    #[serde(default)]
+    p: Option<IgnoredAny>,
+    #[serde(default)]
+    q: Option<IgnoredAny>,
+    #[serde(default)]
+    dp: Option<IgnoredAny>,
+    #[serde(default)]
+    dq: Option<IgnoredAny>,
+    #[serde(default)]
+    qi: Option<IgnoredAny>,
+    #[serde(default)]
+    oth: Option<IgnoredAny>,
+    #[serde(default)]
+    k: Option<IgnoredAny>,
+}
+
+impl ProofJwk<'_> {
+    fn has_private_members(&self) -> bool {
+        [
+            &self.d, &self.p, &self.q, &self.dp, &self.dq, &self.qi, &self.oth, &self.k,
+        ]
+        .iter()
+        .any(|member| member.is_some())
+    }
+}
+
+#[derive(Deserialize)]
+struct ProofClaims<'a> {
+    #[serde(borrow, default)]
+    htm: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    htu: Option<Cow<'a, str>>,
+    /// Any JSON (a string `iat` is a bad `iat`, not a malformed proof).
+    #[serde(default)]
+    iat: Option<serde_json::Value>,
+    #[serde(borrow, default)]
+    jti: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    ath: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    nonce: Option<Cow<'a, str>>,
+}
+
+/// The proof key's public bytes (for [`verify_once`]) and its RFC 7638
+/// thumbprint. The key type must suit `alg`; members are base64url (checked by
+/// decoding), so they go into the canonical JSON as they are.
+fn proof_key(jwk: &ProofJwk<'_>, alg: Algorithm) -> Result<(Vec<u8>, String), DpopError> {
+    let decode = |member: &Option<Cow<'_, str>>| {
+        member
+            .as_deref()
+            .and_then(|text| URL_SAFE_NO_PAD.decode(text).ok())
+            .ok_or(DpopError::BadKey)
+    };
+    let text = |member: &Option<Cow<'_, str>>| member.as_deref().unwrap_or_default().to_owned();
+    let crv = jwk.crv.as_deref();
+    let (public_key, canonical) = match (jwk.kty.as_ref(), alg) {
+        ("EC", Algorithm::ES256 | Algorithm::ES384) => {
+            let (curve, size) = if alg == Algorithm::ES256 {
+                ("P-256", 32)
+            } else {
+                ("P-384", 48)
+            };
+            if crv != Some(curve) {
+                return Err(DpopError::BadKey);
+            }
+            let (x, y) = (decode(&jwk.x)?, decode(&jwk.y)?);
+            if x.len() != size || y.len() != size {
+                return Err(DpopError::BadKey);
+            }
+            let mut point = Vec::with_capacity(1 + 2 * size);
+            point.push(4);
+            point.extend(x);
+            point.extend(y);
+            let canonical = format!(
+                r#"{{"crv":"{curve}","kty":"EC","x":"{}","y":"{}"}}"#,
+                text(&jwk.x),
+                text(&jwk.y)
+            );
+            (point, canonical)
+        }
+        ("OKP", Algorithm::EdDSA) => {
+            if crv != Some("Ed25519") {
+                return Err(DpopError::BadKey);
+            }
+            let x = decode(&jwk.x)?;
+            let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, text(&jwk.x));
+            (x, canonical)
+        }
+        ("RSA", Algorithm::RS256 | Algorithm::PS256) => {
+            let der =
+                rsa_public_key_der(&decode(&jwk.n)?, &decode(&jwk.e)?).ok_or(DpopError::BadKey)?;
+            let canonical = format!(
+                r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+                text(&jwk.e),
+                text(&jwk.n)
+            );
+            (der, canonical)
+        }
+        ("EC" | "OKP" | "RSA", _) => return Err(DpopError::AlgorithmNotAllowed),
+        _ => return Err(DpopError::BadKey),
+    };
+    let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()));
+    Ok((public_key, thumbprint))
 }
 
 /// `scheme://host[:port]/path`, lower-cased scheme and host, default ports
@@ -130,9 +258,14 @@ pub fn normalize_htu(text: &str) -> Option<String> {
     Some(format!("{}://{host}{port}{}", url.scheme(), url.path()))
 }
 
+/// `SHA-256(token)`: what a proof's `ath` encodes.
+pub fn access_token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
 /// `b64url(SHA-256(token))`, the `ath` of a proof sent with `token`.
 pub fn token_hash(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+    URL_SAFE_NO_PAD.encode(access_token_hash(token))
 }
 
 /// Every check of RFC 9449 4.3 but the replay and the nonce: shape, `typ`,
@@ -154,8 +287,9 @@ pub fn verify_proof(
             .decode(part)
             .map_err(|_| DpopError::Malformed)
     };
+    let header_bytes = decode(header)?;
     let header: ProofHeader =
-        serde_json::from_slice(&decode(header)?).map_err(|_| DpopError::Malformed)?;
+        serde_json::from_slice(&header_bytes).map_err(|_| DpopError::Malformed)?;
     if header.typ.as_deref() != Some("dpop+jwt") {
         return Err(DpopError::WrongType);
     }
@@ -165,61 +299,63 @@ pub fn verify_proof(
         .ok()
         .filter(|alg| PROOF_ALGORITHMS.contains(alg))
         .ok_or(DpopError::AlgorithmNotAllowed)?;
-    let jwk_members = header.jwk.ok_or(DpopError::BadKey)?;
-    if PRIVATE_MEMBERS.iter().any(|m| jwk_members.contains_key(*m)) {
+    let jwk = header.jwk.ok_or(DpopError::BadKey)?;
+    if jwk.has_private_members() {
         return Err(DpopError::PrivateKey);
     }
-    let jwk: Jwk =
-        serde_json::from_value(Value::Object(jwk_members)).map_err(|_| DpopError::BadKey)?;
-    let key = VerifyKey::from_jwk(&jwk).ok_or(DpopError::BadKey)?;
-    if !key.allows(alg) {
-        return Err(DpopError::AlgorithmNotAllowed);
-    }
-    if !key.verify(alg, message.as_bytes(), &decode(signature)?) {
+    let (public_key, jkt) = proof_key(&jwk, alg)?;
+    if !verify_once(alg, &public_key, message.as_bytes(), &decode(signature)?) {
         return Err(DpopError::BadSignature);
     }
 
-    let claims: Map<String, Value> =
-        serde_json::from_slice(&decode(payload)?).map_err(|_| DpopError::Malformed)?;
-    let text = |name: &str| claims.get(name).and_then(Value::as_str);
-    if text("htm") != Some(target.method) {
+    let payload_bytes = decode(payload)?;
+    let claims: ProofClaims =
+        serde_json::from_slice(&payload_bytes).map_err(|_| DpopError::Malformed)?;
+    if claims.htm.as_deref() != Some(target.method) {
         return Err(DpopError::WrongMethod);
     }
-    let expected = normalize_htu(target.url).ok_or(DpopError::WrongUrl)?;
-    if text("htu").and_then(normalize_htu) != Some(expected) {
+    let htu = claims.htu.as_deref().ok_or(DpopError::WrongUrl)?;
+    // Most proofs name the URL exactly as the API sees it: normalize only if not.
+    if htu != target.url && normalize_htu(htu) != normalize_htu(target.url) {
         return Err(DpopError::WrongUrl);
     }
     let iat = claims
-        .get("iat")
-        .and_then(Value::as_u64)
+        .iat
+        .as_ref()
+        .and_then(serde_json::Value::as_u64)
         .ok_or(DpopError::StaleOrFuture)?;
     if iat.abs_diff(now) > window.as_secs() {
         return Err(DpopError::StaleOrFuture);
     }
-    let jti = text("jti")
+    let jti = claims
+        .jti
+        .as_deref()
         .filter(|jti| !jti.is_empty() && jti.len() <= 256)
         .ok_or(DpopError::MissingJti)?;
-    if let Some(token) = target.access_token {
-        if text("ath") != Some(token_hash(token).as_str()) {
+    if let Some(expected) = target.access_token_hash {
+        let ath = claims
+            .ath
+            .as_deref()
+            .and_then(|ath| URL_SAFE_NO_PAD.decode(ath).ok());
+        if ath.as_deref() != Some(expected.as_slice()) {
             return Err(DpopError::WrongTokenHash);
         }
     }
-    let jkt = jwk
-        .thumbprint(ThumbprintHash::SHA256)
-        .map_err(|_| DpopError::BadKey)?;
     Ok(VerifiedProof {
         jkt,
         jti: jti.to_owned(),
         iat,
-        nonce: text("nonce").map(str::to_owned),
+        nonce: claims.nonce.map(Cow::into_owned),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
     use jsonwebtoken::{encode, EncodingKey, Header};
     use serde_json::json;
+    use serde_json::Value;
 
     const URL: &str = "https://api.example.com/api/private";
     const WINDOW: Duration = Duration::from_secs(60);
@@ -273,16 +409,17 @@ mod tests {
         format!("{message}.{signature}")
     }
 
-    fn target(token: Option<&'static str>) -> ProofTarget<'static> {
+    fn target(token_hash: &[u8; 32]) -> ProofTarget<'_> {
         ProofTarget {
             method: "GET",
             url: URL,
-            access_token: token,
+            access_token_hash: Some(token_hash),
         }
     }
 
     fn check(proof: &str) -> Result<VerifiedProof, DpopError> {
-        verify_proof(proof, &target(Some("the.access.token")), NOW, WINDOW)
+        let hash = access_token_hash("the.access.token");
+        verify_proof(proof, &target(&hash), NOW, WINDOW)
     }
 
     #[test]
@@ -310,9 +447,10 @@ mod tests {
             json!({}),
             json!({"htu": "https://API.example.com:443/api/private"}),
         );
+        let hash = access_token_hash("the.access.token");
         let t = ProofTarget {
             url: "https://api.example.com/api/private?x=1",
-            ..target(Some("the.access.token"))
+            ..target(&hash)
         };
         assert!(verify_proof(&p, &t, NOW, WINDOW).is_ok());
     }

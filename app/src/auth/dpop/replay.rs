@@ -1,11 +1,23 @@
-//! [`ReplayStore`]: the proof `jti`s seen within the `iat` window, so each proof is
-//! accepted once. In this process by default (bounded, moka); in Redis when
-//! several servers share the load (`REDIS_URL`), so a proof accepted by one replica
-//! is refused by the others. Redis also keeps the server nonces' shared secret.
+//! [`ReplayStore`]: the proofs seen within the `iat` window, so each proof is
+//! accepted once. In this process by default; in Redis when several servers share
+//! the load (`REDIS_URL`), so a proof accepted by one replica is refused by the
+//! others. Redis also keeps the server nonces' shared secret.
 //!
-//! Redis down means DPoP requests cannot be checked for replay: they fail closed
-//! ([`ReplayError::Unavailable`], a 503) and `/readyz` says not ready.
+//! In process, the store is two generations of hashes, each generation spanning
+//! twice the window (a proof is acceptable for at most that long: `iat` ± the
+//! window), so an entry lives at least that long and is dropped with its
+//! generation, with no per-entry timers. Written here rather than with moka (used
+//! for the token cache): moka's per-entry expiry cost about 6 µs per proof, more
+//! than the whole budget of what DPoP may add to a request beyond its signature
+//! check; this costs a hash and a set insert. Bounded: a generation that fills
+//! up fails closed (a 503) rather than forget proofs that could still be replayed.
+//!
+//! Redis down (or the in-process store full) means DPoP requests cannot be
+//! checked for replay: they fail closed ([`ReplayError::Unavailable`], a 503) and
+//! `/readyz` says not ready.
 
+use std::collections::HashSet;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -29,33 +41,73 @@ pub const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 const NONCE_SECRET_KEY: &str = "dpop:nonce-secret";
 
 pub enum ReplayStore {
-    Memory(moka::sync::Cache<String, ()>),
+    Memory(Generations),
     Redis {
         connection: ConnectionManager,
         ttl: Duration,
     },
 }
 
-/// The key a proof is remembered under: its key's thumbprint and its `jti`
-/// (`jti`s are unique per key), hashed to a fixed length.
-fn entry_key(jkt: &str, jti: &str) -> String {
+/// A proof's identity: its key's thumbprint and its `jti` (`jti`s are unique per
+/// key), hashed to a fixed length.
+fn proof_id(jkt: &str, jti: &str) -> [u8; 32] {
     let mut hash = Sha256::new();
     hash.update(jkt.as_bytes());
     hash.update([0]);
     hash.update(jti.as_bytes());
-    format!("dpop:jti:{}", URL_SAFE_NO_PAD.encode(hash.finalize()))
+    hash.finalize().into()
+}
+
+/// The in-process store (see the module doc).
+pub struct Generations {
+    state: Mutex<GenerationState>,
+    span_secs: u64,
+    capacity: usize,
+}
+
+#[derive(Default)]
+struct GenerationState {
+    epoch: u64,
+    current: HashSet<[u8; 32]>,
+    previous: HashSet<[u8; 32]>,
+}
+
+impl Generations {
+    fn remember(&self, id: [u8; 32], now: u64) -> Result<(), ReplayError> {
+        let epoch = now / self.span_secs;
+        // A poisoned lock only means another request panicked mid-insert; the
+        // sets are still sound.
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if epoch != state.epoch {
+            state.previous = if epoch == state.epoch + 1 {
+                std::mem::take(&mut state.current)
+            } else {
+                HashSet::new()
+            };
+            state.current.clear();
+            state.epoch = epoch;
+        }
+        if state.previous.contains(&id) || state.current.contains(&id) {
+            return Err(ReplayError::Replayed);
+        }
+        if state.current.len() >= self.capacity {
+            tracing::warn!("DPoP replay store full: refusing DPoP requests until it rotates");
+            return Err(ReplayError::Unavailable);
+        }
+        state.current.insert(id);
+        Ok(())
+    }
 }
 
 impl ReplayStore {
-    /// In this process: at most `capacity` entries, each kept twice the window
-    /// (`iat` may be that far in the past or in the future).
+    /// In this process: at most `capacity` proofs per generation (twice the
+    /// window).
     pub fn memory(capacity: u64, window: Duration) -> Self {
-        Self::Memory(
-            moka::sync::Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(window * 2)
-                .build(),
-        )
+        Self::Memory(Generations {
+            state: Mutex::default(),
+            span_secs: (window.as_secs() * 2).max(1),
+            capacity: usize::try_from(capacity).unwrap_or(usize::MAX),
+        })
     }
 
     /// In Redis at `url` (`redis://host:port/db`). Connects lazily and reconnects
@@ -80,18 +132,14 @@ impl ReplayStore {
         matches!(self, Self::Redis { .. })
     }
 
-    /// Records the proof; [`ReplayError::Replayed`] if it was seen before.
-    pub async fn remember(&self, jkt: &str, jti: &str) -> Result<(), ReplayError> {
-        let key = entry_key(jkt, jti);
+    /// Records the proof at `now` (seconds since the epoch);
+    /// [`ReplayError::Replayed`] if it was seen before.
+    pub async fn remember(&self, jkt: &str, jti: &str, now: u64) -> Result<(), ReplayError> {
+        let id = proof_id(jkt, jti);
         match self {
-            Self::Memory(seen) => {
-                if seen.entry(key).or_insert(()).is_fresh() {
-                    Ok(())
-                } else {
-                    Err(ReplayError::Replayed)
-                }
-            }
+            Self::Memory(generations) => generations.remember(id, now),
             Self::Redis { connection, ttl } => {
+                let key = format!("dpop:jti:{}", URL_SAFE_NO_PAD.encode(id));
                 let mut connection = connection.clone();
                 // SET NX: exactly one replica wins for a given proof.
                 let mut set = redis::cmd("SET");
@@ -169,18 +217,65 @@ impl ReplayStore {
 mod tests {
     use super::*;
 
+    const NOW: u64 = 1_800_000_000;
+
     #[tokio::test]
     async fn a_proof_is_accepted_once_per_key() {
         let store = ReplayStore::memory(100, Duration::from_secs(60));
-        assert_eq!(store.remember("key-1", "a").await, Ok(()));
-        assert_eq!(store.remember("key-1", "b").await, Ok(()));
+        assert_eq!(store.remember("key-1", "a", NOW).await, Ok(()));
+        assert_eq!(store.remember("key-1", "b", NOW).await, Ok(()));
         // The same jti from another key is another proof.
-        assert_eq!(store.remember("key-2", "a").await, Ok(()));
+        assert_eq!(store.remember("key-2", "a", NOW).await, Ok(()));
         assert_eq!(
-            store.remember("key-1", "a").await,
+            store.remember("key-1", "a", NOW).await,
             Err(ReplayError::Replayed)
         );
         assert!(store.is_ready().await);
+    }
+
+    #[tokio::test]
+    async fn proofs_are_remembered_for_at_least_twice_the_window_then_forgotten() {
+        let window = Duration::from_secs(60);
+        let store = ReplayStore::memory(100, window);
+        // Seen at every point of a generation (120 s), a proof is refused for the
+        // next 120 s at least: as long as its iat could still be accepted.
+        let start = NOW / 120 * 120;
+        for offset in [0, 60, 119] {
+            let jti = format!("seen-at-{offset}");
+            let seen = start + offset;
+            assert_eq!(store.remember("k", &jti, seen).await, Ok(()));
+            for later in [seen + 1, seen + 60, seen + 120] {
+                assert_eq!(
+                    store.remember("k", &jti, later).await,
+                    Err(ReplayError::Replayed),
+                    "{jti} at +{}",
+                    later - seen
+                );
+            }
+        }
+        // Two generations on, the memory is gone (the iat check refuses it by then).
+        assert_eq!(store.remember("k", "seen-at-0", start + 240).await, Ok(()));
+        // A clock jump clears everything rather than keep a stale generation.
+        assert_eq!(
+            store.remember("k", "seen-at-0", start + 10_000).await,
+            Ok(())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_store_fails_closed() {
+        let store = ReplayStore::memory(2, Duration::from_secs(60));
+        assert_eq!(store.remember("k", "1", NOW).await, Ok(()));
+        assert_eq!(store.remember("k", "2", NOW).await, Ok(()));
+        assert_eq!(
+            store.remember("k", "3", NOW).await,
+            Err(ReplayError::Unavailable)
+        );
+        // Still refuses the replays it holds.
+        assert_eq!(
+            store.remember("k", "1", NOW).await,
+            Err(ReplayError::Replayed)
+        );
     }
 
     #[tokio::test]
@@ -188,7 +283,7 @@ mod tests {
         // Nothing listens on port 1.
         let store = ReplayStore::redis("redis://127.0.0.1:1/", Duration::from_secs(60)).unwrap();
         assert_eq!(
-            store.remember("key", "a").await,
+            store.remember("key", "a", NOW).await,
             Err(ReplayError::Unavailable)
         );
         assert!(!store.is_ready().await);
