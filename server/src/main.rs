@@ -22,6 +22,19 @@ async fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
+    // DPoP: proofs' `htu` checked against PUBLIC_URL when set; replays refused
+    // across replicas when REDIS_URL is set.
+    let replay = match &settings.redis_url {
+        None => ReplayStore::memory(MEMORY_REPLAY_CAPACITY, config.dpop.iat_window),
+        Some(url) => match ReplayStore::redis(url, config.dpop.iat_window) {
+            Ok(store) => store,
+            Err(_) => {
+                // Not the parser's text: it may echo the URL, password included.
+                eprintln!("error: REDIS_URL is not a valid redis:// URL");
+                return ExitCode::from(2);
+            }
+        },
+    };
     // `None`: settings come from the environment cargo-leptos sets (and compiles in),
     // so `target/release/server` runs from the repo root without cargo-leptos.
     let options = match get_configuration(None) {
@@ -74,18 +87,6 @@ async fn main() -> ExitCode {
         }
     };
     tokio::spawn(jwks.clone().run_refresh());
-    // DPoP: proofs' `htu` checked against PUBLIC_URL when set; replays refused
-    // across replicas when REDIS_URL is set.
-    let replay = match &settings.redis_url {
-        None => ReplayStore::memory(MEMORY_REPLAY_CAPACITY, config.dpop.iat_window),
-        Some(url) => match ReplayStore::redis(url, config.dpop.iat_window) {
-            Ok(store) => store,
-            Err(error) => {
-                eprintln!("error: REDIS_URL: {error}");
-                return ExitCode::from(2);
-            }
-        },
-    };
     let dpop = Dpop::new(config.dpop.clone(), settings.public_url.clone(), replay);
     let verifier = Arc::new(Verifier::new(&config, jwks).with_dpop(dpop));
     if let Some((metrics_listener, handle)) = metrics {

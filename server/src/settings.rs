@@ -91,12 +91,17 @@ impl ServerSettings {
         };
         let redis_url = match env("REDIS_URL") {
             None => None,
-            Some(text) if text.starts_with("redis://") || text.starts_with("rediss://") => {
-                Some(text)
+            Some(text) if text.starts_with("redis://") => Some(text),
+            Some(text) if text.starts_with("rediss://") => {
+                return Err(ConfigError(
+                    "REDIS_URL: rediss:// (TLS) is not built in; reach Redis over a private \
+                     network or a TLS tunnel and use redis://"
+                        .into(),
+                ))
             }
             Some(_) => {
                 return Err(ConfigError(
-                    "REDIS_URL must look like redis://host:port/db (or rediss:// for TLS)".into(),
+                    "REDIS_URL must look like redis://host:port/db".into(),
                 ))
             }
         };
@@ -183,6 +188,7 @@ mod tests {
             ("MAX_CONNECTIONS", "0"),
             ("METRICS_ADDR", "localhost"),
             ("REDIS_URL", "localhost:6379"),
+            ("REDIS_URL", "rediss://cache.example.com:6380/"),
         ] {
             let error = load(&[(name, value)]).unwrap_err();
             assert!(error.0.contains(name), "{error}");

@@ -47,6 +47,35 @@ fn exits_with_one_clear_line_when_issuer_or_audience_is_missing() {
     }
 }
 
+/// DPoP settings the server cannot honour stop the start with one line naming
+/// the setting, and never echo a password from `REDIS_URL`.
+#[test]
+fn exits_with_one_clear_line_on_bad_dpop_settings() {
+    let base = [
+        ("AUTH0_ISSUER", "http://127.0.0.1:9/"),
+        ("AUTH0_AUDIENCE", "https://api.test"),
+    ];
+    for (extra, names) in [
+        (
+            &[("AUTH0_USE_DPOP", "true"), ("DPOP_MODE", "off")][..],
+            "DPOP_MODE",
+        ),
+        (&[("DPOP_MODE", "sometimes")][..], "DPOP_MODE"),
+        (
+            &[("REDIS_URL", "rediss://:hunter2@cache.example.com:6380/")][..],
+            "REDIS_URL",
+        ),
+        (&[("REDIS_URL", "redis://:hunter2@[::1/")][..], "REDIS_URL"),
+    ] {
+        let env: Vec<(&str, &str)> = base.iter().chain(extra).copied().collect();
+        let (code, stderr) = run(&env);
+        assert_eq!(code, 2, "{extra:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(names), "{stderr}");
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+    }
+}
+
 /// `LOG_FORMAT=json`: every line is one JSON object with the usual fields, and
 /// neither the query string nor the Authorization header reaches the log;
 /// `METRICS_ADDR`: `/metrics` is served there, not on the app's address.

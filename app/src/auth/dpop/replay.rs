@@ -153,7 +153,9 @@ impl ReplayStore {
                     Ok(Ok(Some(_))) => Ok(()),
                     Ok(Ok(None)) => Err(ReplayError::Replayed),
                     Ok(Err(error)) => {
-                        tracing::warn!(%error, "DPoP replay store (Redis) failed");
+                        // The kind only: a connection error's text can name the URL,
+                        // and with it a password.
+                        tracing::warn!(kind = ?error.kind(), "DPoP replay store (Redis) failed");
                         Err(ReplayError::Unavailable)
                     }
                     Err(_) => {
@@ -205,7 +207,7 @@ impl ReplayStore {
                 Err(ReplayError::Unavailable)
             }
             Ok(Err(error)) => {
-                tracing::warn!(%error, "DPoP nonce secret: Redis failed");
+                tracing::warn!(kind = ?error.kind(), "DPoP nonce secret: Redis failed");
                 Err(ReplayError::Unavailable)
             }
             Err(_) => Err(ReplayError::Unavailable),

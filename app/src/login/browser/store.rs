@@ -100,7 +100,9 @@ async fn load_shared() -> Option<Session> {
 pub async fn logged_in(session: &Session) {
     save_shared(session).await;
     if let Some(local) = web_storage(TokenStorage::Local) {
-        let _ = local.set_item(MARKER_KEY, &(now() + MARKER_SECS).to_string());
+        // Whole seconds: formatting an f64 would pull float printing into the wasm.
+        let until = (now() + MARKER_SECS) as u64;
+        let _ = local.set_item(MARKER_KEY, &until.to_string());
     }
     announce(TabEvent::LoggedIn);
 }
