@@ -14,10 +14,13 @@
 mod support;
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::auth::dpop::access_token_hash;
 use app::auth::keys::VerifyKey;
+use app::auth::Verifier;
+use axum::http::request::Parts;
 use axum::http::{header, Request};
 use base64::Engine;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
@@ -27,32 +30,82 @@ use support::{claims, TestIssuer, TestKey};
 
 const URL: &str = "http://api.test.local/api/private";
 
+/// A real issuer with its keys loaded, the browser's ES256 key and an access
+/// token bound to it.
+struct Setup {
+    runtime: tokio::runtime::Runtime,
+    /// Kept alive: the verifier's issuer.
+    _issuer: TestIssuer,
+    verifier: Arc<Verifier>,
+    client_key: TestKey,
+    token: String,
+}
+
+/// `GET /api/private` with this `DPoP` header, as the extractor sees it.
+fn request_with(proof: &str) -> Parts {
+    Request::get("/api/private")
+        .header(header::HOST, "api.test.local")
+        .header("DPoP", proof)
+        .body(())
+        .expect("request")
+        .into_parts()
+        .0
+}
+
+impl Setup {
+    /// What the extractor does for a DPoP request: one hash of the token for the
+    /// token cache and `ath`, the (cached) token, then the proof.
+    fn dpop_call(&self, parts: &Parts) {
+        self.runtime.block_on(async {
+            let hash = access_token_hash(black_box(&self.token));
+            let claims = self
+                .verifier
+                .verify_hashed(&self.token, hash)
+                .await
+                .expect("valid");
+            self.verifier
+                .dpop()
+                .check(parts, &hash, &claims)
+                .await
+                .expect("valid proof");
+        })
+    }
+
+    fn new() -> Self {
+        let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+        let issuer_key = TestKey::rsa_a();
+        let client_key = TestKey::ec_p256();
+        let (issuer, verifier) = runtime.block_on(async {
+            let issuer = TestIssuer::start(&[&issuer_key]).await;
+            let verifier = issuer.verifier().await;
+            (issuer, verifier)
+        });
+        let mut token_claims = claims(&issuer.issuer);
+        token_claims["cnf"] = json!({"jkt": client_key.thumbprint()});
+        let token = issuer_key.sign(&token_claims);
+        Self {
+            runtime,
+            _issuer: issuer,
+            verifier,
+            client_key,
+            token,
+        }
+    }
+}
+
 fn dpop(c: &mut Criterion) {
-    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let issuer_key = TestKey::rsa_a();
-    let client_key = TestKey::ec_p256();
-    let (issuer, verifier) = runtime.block_on(async {
-        let issuer = TestIssuer::start(&[&issuer_key]).await;
-        let verifier = issuer.verifier().await;
-        (issuer, verifier)
-    });
-    let mut token_claims = claims(&issuer.issuer);
-    token_claims["cnf"] = json!({"jkt": client_key.thumbprint()});
-    let token = issuer_key.sign(&token_claims);
+    let setup = Setup::new();
+    let (runtime, verifier, client_key, token) = (
+        &setup.runtime,
+        &setup.verifier,
+        &setup.client_key,
+        &setup.token,
+    );
     // Fresh parts with a fresh proof per iteration (made outside the timing).
-    let parts = || {
-        let proof = client_key.proof("GET", URL, Some(&token), json!({}));
-        Request::get("/api/private")
-            .header(header::HOST, "api.test.local")
-            .header("DPoP", proof)
-            .body(())
-            .expect("request")
-            .into_parts()
-            .0
-    };
+    let parts = || request_with(&client_key.proof("GET", URL, Some(token), json!({})));
 
     // Baseline: one ES256 signature check of a proof with its parsed key.
-    let proof = client_key.proof("GET", URL, Some(&token), json!({}));
+    let proof = client_key.proof("GET", URL, Some(token), json!({}));
     let (message, signature) = proof.rsplit_once('.').expect("three parts");
     let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(signature)
@@ -70,11 +123,11 @@ fn dpop(c: &mut Criterion) {
         })
     });
 
-    runtime.block_on(verifier.verify(&token)).expect("valid");
+    runtime.block_on(verifier.verify(token)).expect("valid");
     c.bench_function("bearer_cached_token", |b| {
         b.iter(|| {
             runtime
-                .block_on(verifier.verify(black_box(&token)))
+                .block_on(verifier.verify(black_box(token)))
                 .expect("valid")
         })
     });
@@ -82,17 +135,7 @@ fn dpop(c: &mut Criterion) {
     c.bench_function("dpop_cached_token_plus_proof", |b| {
         b.iter_batched(
             parts,
-            |parts| {
-                runtime.block_on(async {
-                    let hash = access_token_hash(black_box(&token));
-                    let claims = verifier.verify_hashed(&token, hash).await.expect("valid");
-                    verifier
-                        .dpop()
-                        .check(&parts, &hash, &claims)
-                        .await
-                        .expect("valid proof");
-                })
-            },
+            |parts| setup.dpop_call(&parts),
             BatchSize::SmallInput,
         )
     });
@@ -100,52 +143,34 @@ fn dpop(c: &mut Criterion) {
 
 /// Interleaved: (bearer + DPoP proof) minus (bearer + one ES256 verification).
 fn extra(c: &mut Criterion) {
-    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let issuer_key = TestKey::rsa_a();
-    let client_key = TestKey::ec_p256();
-    let (issuer, verifier) = runtime.block_on(async {
-        let issuer = TestIssuer::start(&[&issuer_key]).await;
-        let verifier = issuer.verifier().await;
-        (issuer, verifier)
-    });
-    let mut token_claims = claims(&issuer.issuer);
-    token_claims["cnf"] = json!({"jkt": client_key.thumbprint()});
-    let token = issuer_key.sign(&token_claims);
-    runtime.block_on(verifier.verify(&token)).expect("valid");
+    let setup = Setup::new();
+    let (runtime, verifier, client_key, token) = (
+        &setup.runtime,
+        &setup.verifier,
+        &setup.client_key,
+        &setup.token,
+    );
+    runtime.block_on(verifier.verify(token)).expect("valid");
     let jwk = serde_json::from_value(client_key.jwk.clone()).expect("jwk");
     c.bench_function("dpop_extra_beyond_one_es256", |b| {
         b.iter_custom(|iterations| {
             let (mut with_dpop, mut baseline) = (Duration::ZERO, Duration::ZERO);
             for iteration in 0..iterations {
-                let proof = client_key.proof("GET", URL, Some(&token), json!({}));
+                let proof = client_key.proof("GET", URL, Some(token), json!({}));
                 let (message, signature) = proof.rsplit_once('.').expect("three parts");
                 let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
                     .decode(signature)
                     .expect("base64");
-                let parts = Request::get("/api/private")
-                    .header(header::HOST, "api.test.local")
-                    .header("DPoP", proof.as_str())
-                    .body(())
-                    .expect("request")
-                    .into_parts()
-                    .0;
+                let parts = request_with(&proof);
                 let dpop_call = || {
                     let started = Instant::now();
-                    runtime.block_on(async {
-                        let hash = access_token_hash(black_box(&token));
-                        let claims = verifier.verify_hashed(&token, hash).await.expect("valid");
-                        verifier
-                            .dpop()
-                            .check(&parts, &hash, &claims)
-                            .await
-                            .expect("valid proof");
-                    });
+                    setup.dpop_call(&parts);
                     started.elapsed()
                 };
                 let bearer_and_es256 = || {
                     let started = Instant::now();
                     runtime.block_on(async {
-                        verifier.verify(black_box(&token)).await.expect("valid");
+                        verifier.verify(black_box(token)).await.expect("valid");
                     });
                     let key = VerifyKey::from_jwk(black_box(&jwk)).expect("usable key");
                     assert!(key.verify(Algorithm::ES256, message.as_bytes(), &signature));

@@ -111,6 +111,11 @@ fn request(method: &str, path: &str, authorization: &str, proofs: &[&str]) -> Re
     request.body(Body::empty()).unwrap()
 }
 
+/// `GET /api/private`, the route most tests call.
+fn private(authorization: &str, proofs: &[&str]) -> Request<Body> {
+    request("GET", "/api/private", authorization, proofs)
+}
+
 fn url(path: &str) -> String {
     format!("http://{HOST}{path}")
 }
@@ -141,6 +146,17 @@ impl Fixture {
             c[k] = v.clone();
         }
         self.issuer_key.sign(&c)
+    }
+
+    /// A token without `cnf`: an ordinary Bearer token.
+    fn unbound_token(&self) -> String {
+        self.issuer_key.sign(&claims(&self.issuer.issuer))
+    }
+
+    /// A fresh proof of the client's key for `method path`, bound to `token`.
+    fn proof(&self, method: &str, path: &str, token: &str) -> String {
+        self.client_key
+            .proof(method, &url(path), Some(token), json!({}))
     }
 
     async fn instance(&self, settings: DpopSettings) -> Instance {
@@ -244,14 +260,7 @@ async fn a_bound_token_sent_as_bearer_is_refused_and_an_unbound_one_as_dpop_too(
     let f = Fixture::new().await;
     let api = f.instance(DpopSettings::default()).await;
     let bound = f.token(json!({}));
-    let answer = api
-        .send(request(
-            "GET",
-            "/api/private",
-            &format!("Bearer {bound}"),
-            &[],
-        ))
-        .await;
+    let answer = api.send(private(&format!("Bearer {bound}"), &[])).await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(answer.error(), "invalid_token");
     assert!(answer.body["error_description"]
@@ -262,44 +271,21 @@ async fn a_bound_token_sent_as_bearer_is_refused_and_an_unbound_one_as_dpop_too(
         .header("www-authenticate")
         .starts_with(r#"Bearer realm="api", error="invalid_token""#));
     // Even with a valid proof alongside: the Bearer scheme does not bind.
-    let proof = f
-        .client_key
-        .proof("GET", &url("/api/private"), Some(&bound), json!({}));
+    let proof = f.proof("GET", "/api/private", &bound);
     let answer = api
-        .send(request(
-            "GET",
-            "/api/private",
-            &format!("Bearer {bound}"),
-            &[&proof],
-        ))
+        .send(private(&format!("Bearer {bound}"), &[&proof]))
         .await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
 
-    let mut unbound_claims = claims(&f.issuer.issuer);
-    unbound_claims.as_object_mut().unwrap().remove("cnf");
-    let unbound = f.issuer_key.sign(&unbound_claims);
-    let proof = f
-        .client_key
-        .proof("GET", &url("/api/private"), Some(&unbound), json!({}));
+    let unbound = f.unbound_token();
+    let proof = f.proof("GET", "/api/private", &unbound);
     let answer = api
-        .send(request(
-            "GET",
-            "/api/private",
-            &format!("DPoP {unbound}"),
-            &[&proof],
-        ))
+        .send(private(&format!("DPoP {unbound}"), &[&proof]))
         .await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(answer.error(), "invalid_token");
     // Unbound tokens still work as Bearer in the default mode.
-    let answer = api
-        .send(request(
-            "GET",
-            "/api/private",
-            &format!("Bearer {unbound}"),
-            &[],
-        ))
-        .await;
+    let answer = api.send(private(&format!("Bearer {unbound}"), &[])).await;
     assert_eq!(answer.status, StatusCode::OK);
 }
 
@@ -307,34 +293,19 @@ async fn a_bound_token_sent_as_bearer_is_refused_and_an_unbound_one_as_dpop_too(
 async fn modes_off_and_required_offer_one_scheme() {
     let f = Fixture::new().await;
     let bound = f.token(json!({}));
-    let proof = || {
-        f.client_key
-            .proof("GET", &url("/api/private"), Some(&bound), json!({}))
-    };
+    let proof = || f.proof("GET", "/api/private", &bound);
 
     let off = f.instance(mode(DpopMode::Off)).await;
     let answer = off
-        .send(request(
-            "GET",
-            "/api/private",
-            &format!("DPoP {bound}"),
-            &[&proof()],
-        ))
+        .send(private(&format!("DPoP {bound}"), &[&proof()]))
         .await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(answer.header("www-authenticate"), r#"Bearer realm="api""#);
 
     let required = f.instance(mode(DpopMode::Required)).await;
-    let mut unbound_claims = claims(&f.issuer.issuer);
-    unbound_claims.as_object_mut().unwrap().remove("cnf");
-    let unbound = f.issuer_key.sign(&unbound_claims);
+    let unbound = f.unbound_token();
     let answer = required
-        .send(request(
-            "GET",
-            "/api/private",
-            &format!("Bearer {unbound}"),
-            &[],
-        ))
+        .send(private(&format!("Bearer {unbound}"), &[]))
         .await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -342,12 +313,7 @@ async fn modes_off_and_required_offer_one_scheme() {
         r#"DPoP realm="api", algs="ES256 ES384 EdDSA RS256 PS256""#
     );
     let answer = required
-        .send(request(
-            "GET",
-            "/api/private",
-            &format!("DPoP {bound}"),
-            &[&proof()],
-        ))
+        .send(private(&format!("DPoP {bound}"), &[&proof()]))
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     // A 403 in the scheme used.
@@ -356,8 +322,7 @@ async fn modes_off_and_required_offer_one_scheme() {
             "GET",
             "/api/private-scoped",
             &format!("DPoP {bound}"),
-            &[&f.client_key
-                .proof("GET", &url("/api/private-scoped"), Some(&bound), json!({}))],
+            &[&f.proof("GET", "/api/private-scoped", &bound)],
         ))
         .await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
@@ -379,12 +344,8 @@ async fn behind_a_proxy_htu_is_checked_against_the_public_url() {
     let token = f.token(json!({}));
     let auth = format!("DPoP {token}");
     // The proof names the internal address the request reached: refused.
-    let internal = f
-        .client_key
-        .proof("GET", &url("/api/private"), Some(&token), json!({}));
-    let answer = api
-        .send(request("GET", "/api/private", &auth, &[&internal]))
-        .await;
+    let internal = f.proof("GET", "/api/private", &token);
+    let answer = api.send(private(&auth, &[&internal])).await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(answer.error(), "invalid_dpop_proof");
     let public = f.client_key.proof(
@@ -393,9 +354,7 @@ async fn behind_a_proxy_htu_is_checked_against_the_public_url() {
         Some(&token),
         json!({}),
     );
-    let answer = api
-        .send(request("GET", "/api/private", &auth, &[&public]))
-        .await;
+    let answer = api.send(private(&auth, &[&public])).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 }
 
@@ -542,9 +501,7 @@ async fn two_servers_sharing_redis_refuse_each_others_replays_and_share_nonces()
         .await;
     assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(ready.body["status"].as_str().unwrap().contains("Redis"));
-    let mut unbound_claims = claims(&f.issuer.issuer);
-    unbound_claims.as_object_mut().unwrap().remove("cnf");
-    let unbound = f.issuer_key.sign(&unbound_claims);
+    let unbound = f.unbound_token();
     let answer = a
         .send(request("GET", path, &format!("Bearer {unbound}"), &[]))
         .await;
@@ -567,17 +524,8 @@ async fn a_server_started_while_redis_is_down_refuses_dpop_until_it_is_up() {
     )
     .await;
     let token = f.token(json!({}));
-    let proof = f
-        .client_key
-        .proof("GET", &url("/api/private"), Some(&token), json!({}));
-    let answer = api
-        .send(request(
-            "GET",
-            "/api/private",
-            &format!("DPoP {token}"),
-            &[&proof],
-        ))
-        .await;
+    let proof = f.proof("GET", "/api/private", &token);
+    let answer = api.send(private(&format!("DPoP {token}"), &[&proof])).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(!api.verifier.dpop().is_ready().await);
 }
