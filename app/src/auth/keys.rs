@@ -67,6 +67,17 @@ impl VerifyKey {
 
     /// `None` for keys that must not or cannot verify tokens: encryption keys,
     /// symmetric (`oct`) keys, unknown types or curves, short RSA keys.
+    /// A key for `alg` alone from its raw public bytes (a DPoP proof's): an
+    /// uncompressed EC point, Ed25519 bytes, or RSA DER ([`rsa_public_key_der`]).
+    pub fn single(alg: Algorithm, public_key: &[u8]) -> Option<Self> {
+        let parsed = UnparsedPublicKey::new(verification(alg)?, public_key)
+            .parse()
+            .ok()?;
+        Some(Self {
+            verifiers: vec![(alg, parsed)],
+        })
+    }
+
     pub fn from_jwk(jwk: &Jwk) -> Option<Self> {
         if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
             return None;
@@ -134,16 +145,6 @@ pub fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Option<Vec<u8>> {
     }
     let der = RsaPublicKeyComponents { n, e }.as_der().ok()?;
     Some(der.as_ref().to_vec())
-}
-
-/// Verifies one signature with a raw public key used once (a DPoP proof's): an
-/// uncompressed EC point, Ed25519 bytes, or RSA DER ([`rsa_public_key_der`]).
-pub fn verify_once(alg: Algorithm, public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
-    verification(alg).is_some_and(|algorithm| {
-        UnparsedPublicKey::new(algorithm, public_key)
-            .verify(message, signature)
-            .is_ok()
-    })
 }
 
 pub fn parse_jwks(document: &Value) -> Vec<(Option<String>, VerifyKey)> {

@@ -20,8 +20,8 @@ use jsonwebtoken::get_current_timestamp;
 
 pub use nonce::Nonces;
 pub use proof::{
-    access_token_hash, verify_proof, DpopError, ProofTarget, VerifiedProof, PROOF_ALGORITHMS,
-    PROOF_ALGS,
+    access_token_hash, verify_proof, DpopError, ProofKeyCache, ProofTarget, VerifiedProof,
+    PROOF_ALGORITHMS, PROOF_ALGS,
 };
 pub use replay::{ReplayError, ReplayStore};
 
@@ -77,6 +77,9 @@ impl Default for DpopSettings {
 /// each. More than that per server: use Redis (`REDIS_URL`).
 pub const MEMORY_REPLAY_CAPACITY: u64 = 500_000;
 
+/// Client keys whose parsed proof header is remembered ([`ProofKeyCache`]).
+pub const PROOF_KEY_CACHE_CAPACITY: u64 = 10_000;
+
 pub const DPOP: HeaderName = HeaderName::from_static("dpop");
 
 /// The API's DPoP policy: mode, window, replay store, nonces, public URL.
@@ -84,6 +87,7 @@ pub struct Dpop {
     settings: DpopSettings,
     public_url: Option<url::Url>,
     replay: ReplayStore,
+    keys: ProofKeyCache,
     /// Made on first use: with Redis the secret is shared, fetched when reachable.
     nonces: tokio::sync::OnceCell<Nonces>,
 }
@@ -96,6 +100,7 @@ impl Dpop {
             settings,
             public_url,
             replay,
+            keys: ProofKeyCache::new(PROOF_KEY_CACHE_CAPACITY),
             nonces: tokio::sync::OnceCell::new(),
         }
     }
@@ -186,7 +191,7 @@ impl Dpop {
             access_token_hash: Some(token_hash),
         };
         let now = get_current_timestamp();
-        let verified = verify_proof(proof, &target, now, self.settings.iat_window)
+        let verified = verify_proof(proof, &target, now, self.settings.iat_window, &self.keys)
             .map_err(|error| refuse(AuthError::InvalidProof(error)))?;
         if claims.dpop_jkt() != Some(verified.jkt.as_str()) {
             return Err(refuse(AuthError::InvalidProof(DpopError::KeyMismatch)));

@@ -8,13 +8,14 @@ use std::time::Duration;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use jsonwebtoken::Algorithm;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::auth::keys::{rsa_public_key_der, verify_once};
+use crate::auth::keys::{rsa_public_key_der, VerifyKey};
 
 /// Asymmetric algorithms accepted for proofs (what browsers' WebCrypto and
 /// Auth0's SDKs use, and the usual server-side choices).
@@ -268,28 +269,31 @@ pub fn token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(access_token_hash(token))
 }
 
-/// Every check of RFC 9449 4.3 but the replay and the nonce: shape, `typ`,
-/// `alg` from [`PROOF_ALGORITHMS`], a public `jwk`, the signature with that key,
-/// `htm`, `htu`, `iat` within `window` of `now` (both ways), `jti`, and `ath`.
-pub fn verify_proof(
-    proof: &str,
-    target: &ProofTarget<'_>,
-    now: u64,
-    window: Duration,
-) -> Result<VerifiedProof, DpopError> {
-    if proof.len() > MAX_PROOF_LEN {
-        return Err(DpopError::Malformed);
+/// A proof header (`typ`, `alg`, `jwk`) checked and parsed: the algorithm, the
+/// key ready to verify, and its RFC 7638 thumbprint.
+struct ProofKey {
+    alg: Algorithm,
+    key: VerifyKey,
+    jkt: String,
+}
+
+/// A client signs every proof with one key, so its proofs share one header:
+/// headers are parsed once and remembered by their exact base64url text (which
+/// the signature covers), after a first valid signature. Bounded (moka).
+pub struct ProofKeyCache(moka::sync::Cache<String, Arc<ProofKey>>);
+
+impl ProofKeyCache {
+    pub fn new(capacity: u64) -> Self {
+        Self(moka::sync::Cache::new(capacity))
     }
-    let (message, signature) = proof.rsplit_once('.').ok_or(DpopError::Malformed)?;
-    let (header, payload) = message.split_once('.').ok_or(DpopError::Malformed)?;
-    let decode = |part: &str| {
-        URL_SAFE_NO_PAD
-            .decode(part)
-            .map_err(|_| DpopError::Malformed)
-    };
-    let header_bytes = decode(header)?;
-    let header: ProofHeader =
-        serde_json::from_slice(&header_bytes).map_err(|_| DpopError::Malformed)?;
+}
+
+/// `typ`, `alg` from [`PROOF_ALGORITHMS`], a public `jwk` suiting `alg`.
+fn parse_header(header: &str) -> Result<ProofKey, DpopError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(header)
+        .map_err(|_| DpopError::Malformed)?;
+    let header: ProofHeader = serde_json::from_slice(&bytes).map_err(|_| DpopError::Malformed)?;
     if header.typ.as_deref() != Some("dpop+jwt") {
         return Err(DpopError::WrongType);
     }
@@ -304,7 +308,46 @@ pub fn verify_proof(
         return Err(DpopError::PrivateKey);
     }
     let (public_key, jkt) = proof_key(&jwk, alg)?;
-    if !verify_once(alg, &public_key, message.as_bytes(), &decode(signature)?) {
+    let key = VerifyKey::single(alg, &public_key).ok_or(DpopError::BadKey)?;
+    Ok(ProofKey { alg, key, jkt })
+}
+
+/// Every check of RFC 9449 4.3 but the replay and the nonce: shape, `typ`,
+/// `alg` from [`PROOF_ALGORITHMS`], a public `jwk`, the signature with that key,
+/// `htm`, `htu`, `iat` within `window` of `now` (both ways), `jti`, and `ath`.
+/// Headers seen before come parsed from `keys`.
+pub fn verify_proof(
+    proof: &str,
+    target: &ProofTarget<'_>,
+    now: u64,
+    window: Duration,
+    keys: &ProofKeyCache,
+) -> Result<VerifiedProof, DpopError> {
+    if proof.len() > MAX_PROOF_LEN {
+        return Err(DpopError::Malformed);
+    }
+    let (message, signature) = proof.rsplit_once('.').ok_or(DpopError::Malformed)?;
+    let (header, payload) = message.split_once('.').ok_or(DpopError::Malformed)?;
+    let decode = |part: &str| {
+        URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| DpopError::Malformed)
+    };
+    let signature = decode(signature)?;
+    let verify = |key: &ProofKey| key.key.verify(key.alg, message.as_bytes(), &signature);
+    let key = match keys.0.get(header) {
+        Some(key) => key,
+        None => {
+            let key = Arc::new(parse_header(header)?);
+            // Only headers with a valid signature are remembered: junk keys sent
+            // with junk signatures cannot crowd out real clients'.
+            if verify(&key) {
+                keys.0.insert(header.to_owned(), key.clone());
+            }
+            key
+        }
+    };
+    if !verify(&key) {
         return Err(DpopError::BadSignature);
     }
 
@@ -342,7 +385,7 @@ pub fn verify_proof(
         }
     }
     Ok(VerifiedProof {
-        jkt,
+        jkt: key.jkt.clone(),
         jti: jti.to_owned(),
         iat,
         nonce: claims.nonce.map(Cow::into_owned),
@@ -419,7 +462,7 @@ mod tests {
 
     fn check(proof: &str) -> Result<VerifiedProof, DpopError> {
         let hash = access_token_hash("the.access.token");
-        verify_proof(proof, &target(&hash), NOW, WINDOW)
+        verify_proof(proof, &target(&hash), NOW, WINDOW, &ProofKeyCache::new(16))
     }
 
     #[test]
@@ -452,7 +495,7 @@ mod tests {
             url: "https://api.example.com/api/private?x=1",
             ..target(&hash)
         };
-        assert!(verify_proof(&p, &t, NOW, WINDOW).is_ok());
+        assert!(verify_proof(&p, &t, NOW, WINDOW, &ProofKeyCache::new(16)).is_ok());
     }
 
     #[test]
@@ -550,6 +593,36 @@ mod tests {
             parts[2]
         );
         assert_eq!(check(&tampered), Err(DpopError::BadSignature));
+    }
+
+    #[test]
+    fn a_remembered_header_still_needs_a_valid_signature_every_time() {
+        let keys = ProofKeyCache::new(16);
+        let hash = access_token_hash("the.access.token");
+        let es = |claims: Value| proof("ec-p256.pem", Algorithm::ES256, json!({}), claims);
+        let first = verify_proof(&es(json!({})), &target(&hash), NOW, WINDOW, &keys).unwrap();
+        // Same key, another proof: same header text, served from the cache.
+        let second = es(json!({"jti": "proof-2"}));
+        let again = verify_proof(&second, &target(&hash), NOW, WINDOW, &keys).unwrap();
+        assert_eq!(again.jkt, first.jkt);
+        keys.0.run_pending_tasks();
+        assert_eq!(keys.0.entry_count(), 1);
+        // The header is known, but a changed payload or signature still fails.
+        let (message, signature) = second.rsplit_once('.').unwrap();
+        let (header, _) = message.split_once('.').unwrap();
+        let forged_payload = URL_SAFE_NO_PAD.encode(
+            json!({"jti": "x", "htm": "GET", "htu": URL, "iat": NOW, "ath": token_hash("the.access.token")})
+                .to_string(),
+        );
+        for forged in [
+            format!("{header}.{forged_payload}.{signature}"),
+            format!("{message}.{}", URL_SAFE_NO_PAD.encode([0u8; 64])),
+        ] {
+            assert_eq!(
+                verify_proof(&forged, &target(&hash), NOW, WINDOW, &keys),
+                Err(DpopError::BadSignature)
+            );
+        }
     }
 
     #[test]
