@@ -1,7 +1,8 @@
 //! One DPoP proof (RFC 9449 section 4.3): [`verify_proof`] checks a `DPoP` header
-//! against the request it came with. The replay check is [`super::replay`]'s, the
-//! nonce check [`super::nonce`]'s. Each check here is tested with real keys and
-//! real signed proofs in this file's tests.
+//! against the request it came with; [`ProofKeyCache`] keeps clients' parsed proof
+//! headers (key and thumbprint) so a key is decoded once, not per call. The replay
+//! check is [`super::replay`]'s, the nonce check [`super::nonce`]'s. Each check
+//! here is tested with real keys and real signed proofs in this file's tests.
 
 use std::time::Duration;
 
