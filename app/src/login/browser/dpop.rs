@@ -128,9 +128,14 @@ async fn key(storage: TokenStorage) -> Result<Rc<ProofKey>, String> {
 
 /// Logout: the key is dropped here and from IndexedDB (a new login, a new key).
 pub async fn forget_key() {
+    forget_key_in_page();
+    idb::set(KEY_NAME, None).await;
+}
+
+/// Another tab logged out (and dropped the stored key): drop this page's copy.
+pub fn forget_key_in_page() {
     KEY.with(|k| k.borrow_mut().take());
     NONCES.with(|n| n.borrow_mut().clear());
-    idb::set(KEY_NAME, None).await;
 }
 
 /// `scheme://host:port` of `url`.

@@ -210,6 +210,8 @@ fn on_tab_event(event: TabEvent) {
     match event {
         TabEvent::LoggedOut => {
             take_session();
+            // The tab that logged out dropped the stored DPoP key: so does this one.
+            dpop::forget_key_in_page();
             set_status(AuthStatus::LoggedOut);
         }
         TabEvent::LoggedIn => match storage_kind() {
