@@ -173,6 +173,27 @@ test.describe('local storage', () => {
     await expect(page).toHaveURL(`${BASE}/`);
     expect(await thumbprint()).toBeNull();
   });
+
+  test('a logout in another tab drops the key in every tab: the next login binds a new key that survives a reload', async ({ page, context }) => {
+    await page.goto(`${BASE}/external-api`);
+    await logIn(page, 'alice@example.com');
+    const first = await storedKey(page);
+    const other = await context.newPage();
+    await other.goto(`${BASE}/external-api`);
+    await expect(other.getByTestId('user-name')).toHaveText('Alice Reader');
+
+    await page.getByRole('button', { name: 'Log out', exact: true }).click();
+    await expect(other.getByTestId('session').getByRole('button', { name: 'Log in' })).toBeVisible();
+
+    await logIn(other, 'alice@example.com');
+    const second = await storedKey(other);
+    expect(second).toBeTruthy();
+    expect(second).not.toBe(first);
+    await other.reload();
+    await expect(other.getByTestId('user-name')).toHaveText('Alice Reader');
+    await ping(other, 'Ping protected');
+    await expect(other.getByTestId('api-result')).toHaveText(PRIVATE);
+  });
 });
 
 test.describe('memory storage', () => {
