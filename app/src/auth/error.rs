@@ -192,16 +192,6 @@ impl AuthError {
             )),
         }
     }
-
-    /// The `WWW-Authenticate` value for an API without DPoP (RFC 6750 section 3).
-    pub fn challenge(&self) -> Option<String> {
-        Refusal::from(*self).challenge()
-    }
-
-    /// Status headers for an API without DPoP (see [`Refusal::headers`]).
-    pub fn headers(&self) -> Vec<(HeaderName, HeaderValue)> {
-        Refusal::from(*self).headers()
-    }
 }
 
 /// The authorization scheme a request used.
@@ -311,11 +301,5 @@ impl IntoResponse for Refusal {
         let mut response = (self.status(), body).into_response();
         response.headers_mut().extend(self.headers());
         response
-    }
-}
-
-impl IntoResponse for AuthError {
-    fn into_response(self) -> Response {
-        Refusal::from(self).into_response()
     }
 }
