@@ -53,6 +53,10 @@ fn request_with(proof: &str) -> Parts {
 }
 
 impl Setup {
+    fn parts(&self) -> (&tokio::runtime::Runtime, &Arc<Verifier>, &TestKey, &String) {
+        (&self.runtime, &self.verifier, &self.client_key, &self.token)
+    }
+
     /// What the extractor does for a DPoP request: one hash of the token for the
     /// token cache and `ath`, the (cached) token, then the proof.
     fn dpop_call(&self, parts: &Parts) {
@@ -95,12 +99,7 @@ impl Setup {
 
 fn dpop(c: &mut Criterion) {
     let setup = Setup::new();
-    let (runtime, verifier, client_key, token) = (
-        &setup.runtime,
-        &setup.verifier,
-        &setup.client_key,
-        &setup.token,
-    );
+    let (runtime, verifier, client_key, token) = setup.parts();
     // Fresh parts with a fresh proof per iteration (made outside the timing).
     let parts = || request_with(&client_key.proof("GET", URL, Some(token), json!({})));
 
@@ -146,12 +145,7 @@ fn dpop(c: &mut Criterion) {
 /// as it does for a real client that signs every proof with one key.
 fn extra(c: &mut Criterion) {
     let setup = Setup::new();
-    let (runtime, verifier, client_key, token) = (
-        &setup.runtime,
-        &setup.verifier,
-        &setup.client_key,
-        &setup.token,
-    );
+    let (runtime, verifier, client_key, token) = setup.parts();
     runtime.block_on(verifier.verify(token)).expect("valid");
     let jwk = serde_json::from_value(client_key.jwk.clone()).expect("jwk");
     let key = VerifyKey::from_jwk(&jwk).expect("usable key");

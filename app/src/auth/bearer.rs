@@ -7,9 +7,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 
-use super::dpop::DpopMode;
+use super::dpop::{access_token_hash, DpopMode};
 use super::error::{Refusal, Scheme, TokenProblem};
-use super::token_cache::VerifiedTokenCache;
 use super::{metrics, AuthError, Claims, Verifier};
 
 /// The access token of `Authorization: Bearer <token>` or `DPoP <token>`.
@@ -117,7 +116,7 @@ impl Authenticated {
             .map_err(|(error, scheme)| dpop.refusal(error, scheme))?;
         let refuse = |error| dpop.refusal(error, scheme);
         // One SHA-256 of the token: the verified-token cache key and the proof's `ath`.
-        let hash = VerifiedTokenCache::hash(&token.0);
+        let hash = access_token_hash(&token.0);
         let claims = verifier
             .verify_hashed(&token.0, hash)
             .await

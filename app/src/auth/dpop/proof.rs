@@ -260,9 +260,10 @@ pub fn normalize_htu(text: &str) -> Option<String> {
     Some(format!("{}://{host}{port}{}", url.scheme(), url.path()))
 }
 
-/// `SHA-256(token)`: what a proof's `ath` encodes.
+/// `SHA-256(token)`: what a proof's `ath` encodes. The verified-token cache's key,
+/// by construction, so the extractor hashes a token once for both.
 pub fn access_token_hash(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
+    crate::auth::token_cache::VerifiedTokenCache::hash(token)
 }
 
 /// `b64url(SHA-256(token))`, the `ath` of a proof sent with `token`.
@@ -336,23 +337,34 @@ pub fn verify_proof(
     };
     let signature = decode(signature)?;
     let verify = |key: &ProofKey| key.key.verify(key.alg, message.as_bytes(), &signature);
+    // One signature check either way; a header is remembered only after one
+    // passed, so junk keys with junk signatures cannot crowd out real clients'.
     let key = match keys.0.get(header) {
-        Some(key) => key,
+        Some(key) if verify(&key) => key,
+        Some(_) => return Err(DpopError::BadSignature),
         None => {
             let key = Arc::new(parse_header(header)?);
-            // Only headers with a valid signature are remembered: junk keys sent
-            // with junk signatures cannot crowd out real clients'.
-            if verify(&key) {
-                keys.0.insert(header.to_owned(), key.clone());
+            if !verify(&key) {
+                return Err(DpopError::BadSignature);
             }
+            keys.0.insert(header.to_owned(), key.clone());
             key
         }
     };
-    if !verify(&key) {
-        return Err(DpopError::BadSignature);
-    }
+    check_claims(&key, payload, target, now, window)
+}
 
-    let payload_bytes = decode(payload)?;
+/// The claim checks of [`verify_proof`], once the signature verified with `key`.
+fn check_claims(
+    key: &ProofKey,
+    payload: &str,
+    target: &ProofTarget<'_>,
+    now: u64,
+    window: Duration,
+) -> Result<VerifiedProof, DpopError> {
+    let payload_bytes = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| DpopError::Malformed)?;
     let claims: ProofClaims =
         serde_json::from_slice(&payload_bytes).map_err(|_| DpopError::Malformed)?;
     if claims.htm.as_deref() != Some(target.method) {

@@ -11,7 +11,7 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 
 use super::oidc::{discover, redirect_uri};
-use super::window::{now, origin, web_storage};
+use super::window::{now, origin, random_b64, web_storage};
 use crate::login::checks::transaction_expired;
 use crate::login::urls::safe_return_to;
 use crate::login::{PublicAuthConfig, TokenStorage};
@@ -76,14 +76,6 @@ impl PkceSession {
     }
 }
 
-/// 256 random bits from the browser's CSPRNG (`crypto.getRandomValues`), base64url:
-/// a PKCE verifier (43 characters, RFC 7636), a `state` or a `nonce`. Drawn here
-/// rather than through oauth2's `new_random`, which brings a userspace ChaCha RNG
-/// into the wasm on top of the browser's own.
-fn random_token() -> Result<String, String> {
-    super::window::random_b64::<32>()
-}
-
 /// Builds the authorize URL (PKCE S256, random state and nonce, Auth0's `audience`,
 /// `prompt` if any) for `redirect_uri`, and remembers the transaction under its
 /// `state`. `return_to` must resolve to this origin, else the login returns to `/`.
@@ -100,10 +92,13 @@ pub async fn authorize_url(
     let client = BasicClient::new(ClientId::new(config.client_id.clone()))
         .set_auth_uri(AuthUrl::new(discovery.authorization_endpoint).map_err(|e| e.to_string())?)
         .set_redirect_uri(RedirectUrl::new(redirect_uri).map_err(|e| e.to_string())?);
-    let verifier = PkceCodeVerifier::new(random_token()?);
+    // 256 random bits from the browser's CSPRNG, base64url (a 43-character verifier,
+    // RFC 7636), rather than oauth2's `new_random`, which brings a userspace ChaCha
+    // RNG into the wasm on top of the browser's own.
+    let verifier = PkceCodeVerifier::new(random_b64::<32>()?);
     let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
-    let nonce = CsrfToken::new(random_token()?);
-    let state = CsrfToken::new(random_token()?);
+    let nonce = CsrfToken::new(random_b64::<32>()?);
+    let state = CsrfToken::new(random_b64::<32>()?);
     let mut request = client
         .authorize_url(|| state)
         .add_scopes(
