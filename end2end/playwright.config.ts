@@ -4,7 +4,7 @@ import {
   appServerEnv, chromiumLaunchOptions, E2E_ADDR, IDP_DIR, IDP_PORT, ISSUER, REPO_ROOT, SERVER_BIN, SPARE_ADDR,
 } from './support';
 
-// Runs against the release build (`cargo leptos build --release --precompress`, done by scripts/test).
+// Runs against the release build (`cargo leptos build --release --precompress --split`, done by scripts/test).
 // Playwright starts the dev IdP and target/release/server on ports of their own, waits
 // until both answer, and stops them (SIGINT: graceful shutdown) at the end.
 export default defineConfig({

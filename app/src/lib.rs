@@ -10,6 +10,7 @@
 //! - [`login`]: browser login (PKCE), token store, the auth state context.
 //! - [`pages`]: one module per route (Home, External API, Profile, 404).
 //! - [`components`]: pieces shared by pages (nav bar, hydration state).
+//! - [`lazy`]: code the browser downloads on first use (wasm chunks, `--split`).
 //!
 //! The same crate is compiled twice: with `ssr` into the Axum server (`server/`) and
 //! with `hydrate` into the wasm (`frontend/`).
@@ -20,6 +21,7 @@ pub mod assets;
 pub mod auth;
 pub mod client;
 pub mod components;
+pub mod lazy;
 pub mod login;
 pub mod pages;
 

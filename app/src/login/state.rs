@@ -12,8 +12,9 @@ pub struct User {
     pub name: String,
     pub email: Option<String>,
     pub picture: Option<String>,
-    /// Every ID-token claim, for the Profile page.
-    pub claims: Map<String, Value>,
+    /// Every ID-token claim as indented JSON, for the Profile page (printed here,
+    /// in the login's code, so the page's own code needs no JSON printer).
+    pub claims_json: String,
 }
 
 impl User {
@@ -26,7 +27,7 @@ impl User {
                 .unwrap_or_else(|| "You".into()),
             email: text("email"),
             picture: text("picture"),
-            claims,
+            claims_json: serde_json::to_string_pretty(&claims).unwrap_or_default(),
         }
     }
 }
@@ -64,9 +65,10 @@ impl AuthContext {
             let config = self.config.get_value();
             let status = self.status;
             leptos::task::spawn_local(async move {
-                if let Err(error) =
-                    super::browser::pkce::start_login(&config, &return_to, prompt).await
-                {
+                let started = super::browser::pkce::start_login(config, return_to, prompt)
+                    .await
+                    .unwrap_or_else(|error| Err(error.to_string()));
+                if let Err(error) = started {
                     status.set(AuthStatus::Error(format!(
                         "Login could not start: {error}."
                     )));
@@ -83,7 +85,9 @@ impl AuthContext {
         {
             let status = self.status;
             leptos::task::spawn_local(async move {
-                super::browser::logout_local(status).await;
+                if let Err(error) = super::browser::logout_local(status).await {
+                    status.set(AuthStatus::Error(format!("Logout could not finish: {error}.")));
+                }
             });
         }
     }
@@ -95,7 +99,9 @@ impl AuthContext {
             let config = self.config.get_value();
             let status = self.status;
             leptos::task::spawn_local(async move {
-                super::browser::logout(&config, status).await;
+                if let Err(error) = super::browser::logout(config, status).await {
+                    status.set(AuthStatus::Error(format!("Logout could not finish: {error}.")));
+                }
             });
         }
     }

@@ -18,7 +18,10 @@ pub fn CallbackPage() -> impl IntoView {
         let navigate = navigate.clone();
         let config = auth.config.get_value();
         leptos::task::spawn_local(async move {
-            match crate::login::browser::callback::handle_callback(&config).await {
+            let outcome = crate::login::browser::callback::handle_callback(config)
+                .await
+                .unwrap_or_else(|error| Err(error.into()));
+            match outcome {
                 Ok((_, return_to)) => {
                     navigate(
                         &return_to,
@@ -30,7 +33,7 @@ pub fn CallbackPage() -> impl IntoView {
                 }
                 Err(failure) => {
                     // Nothing was stored; whoever was logged in before stays so.
-                    crate::login::browser::store::publish_status();
+                    crate::login::browser::store::publish_status_soon();
                     error.set(Some((failure.message, failure.retry_prompt)));
                 }
             }

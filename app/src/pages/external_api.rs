@@ -3,6 +3,7 @@ use leptos_meta::Title;
 
 use crate::api::{ping_protected, ping_public, ping_scoped, ApiError, Message};
 use crate::components::hydration::use_hydrated;
+use crate::lazy::lazy_fn;
 use crate::login::{use_auth, AuthStatus};
 
 /// The three API calls the page offers.
@@ -24,34 +25,41 @@ impl Endpoint {
         }
     }
 
-    /// Calls the endpoint; a 401 on a protected one renews the session once (when
-    /// there is a refresh token) and retries.
-    async fn call(self) -> Result<Message, ApiError> {
-        let answer = self.call_once().await;
-        // DPoP: the API wants its nonce in the proof; the client kept the one it sent.
-        #[cfg(feature = "hydrate")]
-        let answer = match answer {
-            Err(ApiError::Refused { ref error, .. }) if error == "use_dpop_nonce" => {
-                self.call_once().await
-            }
-            answer => answer,
-        };
-        #[cfg(feature = "hydrate")]
-        if self != Endpoint::Public
-            && matches!(&answer, Err(error) if error.status() == Some(401))
-            && crate::login::browser::store::refresh_now().await.is_some()
-        {
-            return self.call_once().await;
-        }
-        answer
-    }
-
     async fn call_once(self) -> Result<Message, ApiError> {
         match self {
             Endpoint::Public => ping_public().await,
             Endpoint::Protected => ping_protected().await,
             Endpoint::Scoped => ping_scoped().await,
         }
+    }
+}
+
+lazy_fn! {
+    api,
+    /// Calls the endpoint; a 401 on a protected one renews the session once (when
+    /// there is a refresh token) and retries.
+    ///
+    /// `#[lazy]`: this and what only it uses (the server-function client: request
+    /// encoding, JSON answers, the token and DPoP lookup) is a wasm chunk of its own,
+    /// fetched on the first click rather than with the page (README "Benchmarks").
+    async fn call_api(endpoint: Endpoint) -> Result<Message, ApiError> {
+        let answer = endpoint.call_once().await;
+        // DPoP: the API wants its nonce in the proof; the client kept the one it sent.
+        #[cfg(feature = "hydrate")]
+        let answer = match answer {
+            Err(ApiError::Refused { ref error, .. }) if error == "use_dpop_nonce" => {
+                endpoint.call_once().await
+            }
+            answer => answer,
+        };
+        #[cfg(feature = "hydrate")]
+        if endpoint != Endpoint::Public
+            && matches!(&answer, Err(error) if error.status() == Some(401))
+            && crate::login::browser::store::refresh_now().await.is_some()
+        {
+            return endpoint.call_once().await;
+        }
+        answer
     }
 }
 
@@ -65,7 +73,12 @@ pub fn ExternalApiPage() -> impl IntoView {
     // Local: the browser's token lookup is not `Send` (single-threaded wasm).
     let ping = Action::new_local(|endpoint: &Endpoint| {
         let endpoint = *endpoint;
-        async move { (endpoint, endpoint.call().await) }
+        async move {
+            let answer = call_api(endpoint)
+                .await
+                .unwrap_or_else(|error| Err(ApiError::Failed(error.to_string())));
+            (endpoint, answer)
+        }
     });
     let pending = ping.pending();
 

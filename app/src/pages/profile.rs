@@ -24,7 +24,6 @@ pub fn ProfilePage() -> impl IntoView {
         <h1>"Profile"</h1>
         {move || match auth.status.get() {
             AuthStatus::LoggedIn(user) => {
-                let claims = serde_json::to_string_pretty(&user.claims).unwrap_or_default();
                 view! {
                     <div class="profile">
                         {user.picture.map(|src| view! { <img class="avatar-large" src=src alt="" /> })}
@@ -34,7 +33,7 @@ pub fn ProfilePage() -> impl IntoView {
                         </div>
                     </div>
                     <h3>"ID token claims"</h3>
-                    <pre class="claims" data-testid="profile-claims">{claims}</pre>
+                    <pre class="claims" data-testid="profile-claims">{user.claims_json}</pre>
                 }
                 .into_any()
             }

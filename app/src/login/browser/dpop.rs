@@ -26,6 +26,7 @@ use web_sys::{CryptoKey, CryptoKeyPair, EcKeyGenParams, EcdsaParams, SubtleCrypt
 
 use super::idb;
 use super::window::{now, random_b64};
+use crate::lazy::lazy_fn;
 use crate::login::TokenStorage;
 
 /// Where the key pair is kept in IndexedDB.
@@ -178,43 +179,46 @@ async fn sha256_b64(text: &str) -> Result<String, String> {
     Ok(URL_SAFE_NO_PAD.encode(js_sys::Uint8Array::new(&digest).to_vec()))
 }
 
-/// A proof for `method url` (query and fragment left out of `htu`), bound to
-/// `access_token` (`ath`) when one is sent with it, with the server's nonce.
-pub async fn proof(
-    storage: TokenStorage,
-    method: &str,
-    url: &str,
-    access_token: Option<&str>,
-) -> Result<String, String> {
-    let key = key(storage).await?;
-    let htu = url.split(['?', '#']).next().unwrap_or(url);
-    let mut claims = json!({
-        "jti": random_b64::<16>()?,
-        "htm": method,
-        "htu": htu,
-        "iat": now().floor() as u64,
-    });
-    if let Some(token) = access_token {
-        claims["ath"] = Value::String(sha256_b64(token).await?);
+lazy_fn! {
+    login,
+    /// A proof for `method url` (query and fragment left out of `htu`), bound to
+    /// `access_token` (`ath`) when one is sent with it, with the server's nonce.
+    pub async fn proof(
+        storage: TokenStorage,
+        method: String,
+        url: String,
+        access_token: Option<String>,
+    ) -> Result<String, String> {
+        let key = key(storage).await?;
+        let htu = url.split(['?', '#']).next().unwrap_or(&url);
+        let mut claims = json!({
+            "jti": random_b64::<16>()?,
+            "htm": method,
+            "htu": htu,
+            "iat": now().floor() as u64,
+        });
+        if let Some(token) = access_token {
+            claims["ath"] = Value::String(sha256_b64(&token).await?);
+        }
+        if let Some(nonce) = nonce_for(&url) {
+            claims["nonce"] = Value::String(nonce);
+        }
+        let input = format!(
+            "{}.{}",
+            key.header,
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let promise = subtle()?
+            .sign_with_object_and_u8_array(
+                &EcdsaParams::new_with_str("ECDSA", "SHA-256"),
+                &key.private,
+                input.as_bytes(),
+            )
+            .map_err(js_error("DPoP signature"))?;
+        let signature = JsFuture::from(promise)
+            .await
+            .map_err(js_error("DPoP signature"))?;
+        let signature = js_sys::Uint8Array::new(&signature).to_vec();
+        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
     }
-    if let Some(nonce) = nonce_for(url) {
-        claims["nonce"] = Value::String(nonce);
-    }
-    let input = format!(
-        "{}.{}",
-        key.header,
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    let promise = subtle()?
-        .sign_with_object_and_u8_array(
-            &EcdsaParams::new_with_str("ECDSA", "SHA-256"),
-            &key.private,
-            input.as_bytes(),
-        )
-        .map_err(js_error("DPoP signature"))?;
-    let signature = JsFuture::from(promise)
-        .await
-        .map_err(js_error("DPoP signature"))?;
-    let signature = js_sys::Uint8Array::new(&signature).to_vec();
-    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }

@@ -31,37 +31,44 @@ pub mod window;
 use leptos::prelude::*;
 
 use super::urls::logout_url;
+use crate::lazy::lazy_fn;
 use super::{AuthStatus, PublicAuthConfig};
 pub use window::read_page_config;
 
-/// Forgets the session here and in every tab, revokes the refresh token and any
-/// pending login, then sends the browser to the IdP's logout: the OpenID
-/// `end_session_endpoint` when discovery has one, else Auth0's `/v2/logout`.
-pub async fn logout(config: &PublicAuthConfig, status: RwSignal<AuthStatus>) {
-    let id_token = store::logged_out().await;
-    pkce::PkceSession::purge(true);
-    // The status stays as it is while the page leaves: "logged out" now would make a
-    // guarded page (Profile) start a login at the same moment.
-    let end_session = oidc::discover(&config.issuer)
-        .await
-        .ok()
-        .and_then(|d| d.end_session_endpoint);
-    let url = logout_url(
-        config,
-        end_session.as_deref(),
-        id_token.as_deref(),
-        &window::origin(),
-    );
-    match web_sys::window().map(|window| window.location().assign(&url)) {
-        Some(Ok(())) => {}
-        _ => status.set(AuthStatus::LoggedOut),
+lazy_fn! {
+    login,
+    /// Forgets the session here and in every tab, revokes the refresh token and any
+    /// pending login, then sends the browser to the IdP's logout: the OpenID
+    /// `end_session_endpoint` when discovery has one, else Auth0's `/v2/logout`.
+    pub async fn logout(config: PublicAuthConfig, status: RwSignal<AuthStatus>) -> () {
+        let id_token = store::logged_out().await;
+        pkce::PkceSession::purge(true);
+        // The status stays as it is while the page leaves: "logged out" now would make a
+        // guarded page (Profile) start a login at the same moment.
+        let end_session = oidc::discover(&config.issuer)
+            .await
+            .ok()
+            .and_then(|d| d.end_session_endpoint);
+        let url = logout_url(
+            &config,
+            end_session.as_deref(),
+            id_token.as_deref(),
+            &window::origin(),
+        );
+        match web_sys::window().map(|window| window.location().assign(&url)) {
+            Some(Ok(())) => {}
+            _ => status.set(AuthStatus::LoggedOut),
+        }
     }
 }
 
-/// Logs out of this app only: the same as [`logout`] here (tokens revoked, every
-/// tab told), but the IdP session stays, so "Log in" comes back without a password.
-pub async fn logout_local(status: RwSignal<AuthStatus>) {
-    store::logged_out().await;
-    pkce::PkceSession::purge(true);
-    status.set(AuthStatus::LoggedOut);
+lazy_fn! {
+    login,
+    /// Logs out of this app only: the same as [`logout`] here (tokens revoked, every
+    /// tab told), but the IdP session stays, so "Log in" comes back without a password.
+    pub async fn logout_local(status: RwSignal<AuthStatus>) -> () {
+        store::logged_out().await;
+        pkce::PkceSession::purge(true);
+        status.set(AuthStatus::LoggedOut);
+    }
 }

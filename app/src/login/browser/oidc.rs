@@ -153,8 +153,9 @@ async fn token_request(
         let mut request =
             Request::post(endpoint).header("content-type", "application/x-www-form-urlencoded");
         if config.use_dpop {
-            let proof = dpop::proof(config.storage, "POST", endpoint, None)
+            let proof = dpop::proof(config.storage, "POST".into(), endpoint.to_owned(), None)
                 .await
+                .unwrap_or_else(|error| Err(error.to_string()))
                 .map_err(|e| failed("dpop", e))?;
             request = request.header("DPoP", &proof);
         }

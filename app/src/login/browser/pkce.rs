@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::oidc::{discover, redirect_uri};
 use super::window::{now, origin, random_b64, web_storage};
+use crate::lazy::lazy_fn;
 use crate::login::checks::transaction_expired;
 use crate::login::urls::safe_return_to;
 use crate::login::{PublicAuthConfig, TokenStorage};
@@ -128,16 +129,19 @@ pub async fn authorize_url(
     Ok((url.to_string(), state.secret().clone()))
 }
 
-/// The full-page login: to the IdP, back to `/callback`, then to `return_to`.
-pub async fn start_login(
-    config: &PublicAuthConfig,
-    return_to: &str,
-    prompt: Option<&str>,
-) -> Result<(), String> {
-    let (url, _) = authorize_url(config, return_to, prompt, redirect_uri()).await?;
-    web_sys::window()
-        .ok_or("no window")?
-        .location()
-        .assign(&url)
-        .map_err(|_| "cannot navigate to the login page".to_owned())
+lazy_fn! {
+    login,
+    /// The full-page login: to the IdP, back to `/callback`, then to `return_to`.
+    pub async fn start_login(
+        config: PublicAuthConfig,
+        return_to: String,
+        prompt: Option<&'static str>,
+    ) -> Result<(), String> {
+        let (url, _) = authorize_url(&config, &return_to, prompt, redirect_uri()).await?;
+        web_sys::window()
+            .ok_or("no window")?
+            .location()
+            .assign(&url)
+            .map_err(|_| "cannot navigate to the login page".to_owned())
+    }
 }

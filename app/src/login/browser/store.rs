@@ -25,6 +25,7 @@ use super::silent::{silent_login, SilentError};
 use super::tabs::{announce, listen, with_lock, TabEvent, RENEWAL_LOCK};
 use super::window::{now, web_storage};
 use super::{dpop, idb};
+use crate::lazy::lazy_fn;
 use crate::login::checks::LEEWAY_SECS;
 use crate::login::{AuthStatus, PublicAuthConfig, TokenStorage, User};
 
@@ -52,6 +53,17 @@ fn storage_kind() -> TokenStorage {
 
 fn config() -> PublicAuthConfig {
     CONFIG.with(|c| c.borrow().clone())
+}
+
+/// Whether a session is stored, without reading it (parsing is in the login's
+/// lazily loaded code, not on a first visit's path).
+fn has_session() -> bool {
+    match storage_kind() {
+        TokenStorage::Memory => MEMORY.with(|m| m.borrow().is_some()),
+        kind => web_storage(kind)
+            .and_then(|storage| storage.get_item(STORAGE_KEY).ok().flatten())
+            .is_some(),
+    }
 }
 
 fn load() -> Option<Session> {
@@ -110,8 +122,8 @@ pub async fn logged_in(session: &Session) {
 fn marker_valid() -> bool {
     web_storage(TokenStorage::Local)
         .and_then(|local| local.get_item(MARKER_KEY).ok().flatten())
-        .and_then(|until| until.parse::<f64>().ok())
-        .is_some_and(|until| until > now())
+        .and_then(|until| until.parse::<u64>().ok())
+        .is_some_and(|until| until as f64 > now())
 }
 
 fn clear_marker() {
@@ -124,6 +136,12 @@ fn clear_marker() {
 /// [`logged_out`]).
 fn take_session() -> Option<Session> {
     let session = load();
+    clear_session();
+    session
+}
+
+/// Forgets the session here (memory, storages; IndexedDB with `local`).
+fn clear_session() {
     MEMORY.with(|m| m.borrow_mut().take());
     for kind in [TokenStorage::Session, TokenStorage::Local] {
         if let Some(storage) = web_storage(kind) {
@@ -135,7 +153,6 @@ fn take_session() -> Option<Session> {
             idb::set(STORAGE_KEY, None).await;
         });
     }
-    session
 }
 
 /// Logout: forgets the session and the marker, revokes the refresh token at the
@@ -179,29 +196,32 @@ pub fn init(config: PublicAuthConfig, status: RwSignal<AuthStatus>) {
     if on_callback {
         return;
     }
-    if load().is_none() && marker_valid() {
+    if has_session() {
+        publish_status_soon();
+    } else if marker_valid() {
         // Status stays Loading (neutral) while the IdP is asked.
-        leptos::task::spawn_local(async {
-            check_session_silently().await;
-        });
+        check_session_soon();
     } else {
-        publish_status();
+        set_status(AuthStatus::LoggedOut);
     }
 }
 
-/// The silent check on load (or when another tab logged in): logged in, or
-/// quietly logged out. A definite "no session" at the IdP clears the marker.
-async fn check_session_silently() {
-    match silent_login(&config()).await {
-        Ok(session) => {
-            save_shared(&session).await;
-        }
-        Err(error) => {
-            if matches!(error, SilentError::NoSession(_)) {
-                clear_marker();
+lazy_fn! {
+    login,
+    /// The silent check on load (or when another tab logged in): logged in, or
+    /// quietly logged out. A definite "no session" at the IdP clears the marker.
+    async fn check_session_silently() -> () {
+        match silent_login(&config()).await {
+            Ok(session) => {
+                save_shared(&session).await;
             }
-            leptos::logging::log!("silent session check: not logged in ({error:?})");
-            publish_status();
+            Err(error) => {
+                if matches!(error, SilentError::NoSession(_)) {
+                    clear_marker();
+                }
+                leptos::logging::log!("silent session check: not logged in ({error:?})");
+                show_stored_session();
+            }
         }
     }
 }
@@ -209,26 +229,57 @@ async fn check_session_silently() {
 fn on_tab_event(event: TabEvent) {
     match event {
         TabEvent::LoggedOut => {
-            take_session();
+            clear_session();
             // The tab that logged out dropped the stored DPoP key: so does this one.
             dpop::forget_key_in_page();
             set_status(AuthStatus::LoggedOut);
         }
         TabEvent::LoggedIn => match storage_kind() {
             // Shared storage: the other tab's session is ours already.
-            TokenStorage::Local => publish_status(),
+            TokenStorage::Local => publish_status_soon(),
             // Per-tab storage: ask the IdP for a session of our own.
-            _ if load().is_none() => leptos::task::spawn_local(check_session_silently()),
+            _ if !has_session() => check_session_soon(),
             _ => {}
         },
     }
 }
 
 /// Tells the page whether someone is logged in, from what the store holds.
-pub fn publish_status() {
+fn show_stored_session() {
     set_status(match load() {
         Some(session) => AuthStatus::LoggedIn(User::from_claims(session.claims)),
         None => AuthStatus::LoggedOut,
+    });
+}
+
+lazy_fn! {
+    login,
+    /// [`show_stored_session`] from the page's own code (reading a session
+    /// needs the login's code).
+    async fn publish_status() -> () {
+        show_stored_session();
+    }
+}
+
+/// [`publish_status`] in the background. When the login's code cannot be
+/// downloaded, the page says so (the stored session stays for the next visit).
+pub fn publish_status_soon() {
+    leptos::task::spawn_local(async {
+        if let Err(error) = publish_status().await {
+            set_status(AuthStatus::Error(format!(
+                "Your session could not be restored: {error}."
+            )));
+        }
+    });
+}
+
+/// [`check_session_silently`] in the background. When the login's code cannot
+/// be downloaded: logged out, quietly, as when the IdP cannot be asked.
+fn check_session_soon() {
+    leptos::task::spawn_local(async {
+        if check_session_silently().await.is_err() {
+            set_status(AuthStatus::LoggedOut);
+        }
     });
 }
 
@@ -260,7 +311,10 @@ pub async fn refresh_now() -> Option<String> {
             .get_or_insert_with(|| {
                 async {
                     let used = load().map(|s| s.access_token);
-                    let result = with_lock(RENEWAL_LOCK, renew_locked(used)).await;
+                    // Not renewed when the login's code cannot be downloaded: the
+                    // session stays, as on a network error.
+                    let renew = async move { renew_locked(used).await.ok().flatten() };
+                    let result = with_lock(RENEWAL_LOCK, renew).await;
                     RENEWING.with(|r| r.borrow_mut().take());
                     result
                 }
@@ -272,35 +326,38 @@ pub async fn refresh_now() -> Option<String> {
     renewal.await
 }
 
-/// Under the browser-wide lock. `used`: the access token the caller had.
-async fn renew_locked(used: Option<String>) -> Option<String> {
-    let session = load_shared().await?;
-    // Another tab renewed while we waited for the lock: use its tokens.
-    if Some(&session.access_token) != used.as_ref() && fresh(&session) {
-        return Some(session.access_token);
-    }
-    if session.refresh_token.is_none() {
-        return renew_silently().await;
-    }
-    let config = config();
-    for wait in RETRY_WAITS_MS.iter().copied().map(Some).chain([None]) {
-        match oidc::refresh(&config, &session).await {
-            Ok(renewed) => {
-                save_shared(&renewed).await;
-                return Some(renewed.access_token);
-            }
-            Err(error) if error.is_transient() => {
-                leptos::logging::warn!("session renewal failed ({}); will retry", error.code);
-                let Some(wait) = wait else {
-                    // Keep the session: the IdP may be back for the next call.
-                    return None;
-                };
-                sleep_ms(wait).await;
-            }
-            Err(error) => return end_if_still_current(&session, &error).await,
+lazy_fn! {
+    login,
+    /// Under the browser-wide lock. `used`: the access token the caller had.
+    async fn renew_locked(used: Option<String>) -> Option<String> {
+        let session = load_shared().await?;
+        // Another tab renewed while we waited for the lock: use its tokens.
+        if Some(&session.access_token) != used.as_ref() && fresh(&session) {
+            return Some(session.access_token);
         }
+        if session.refresh_token.is_none() {
+            return renew_silently().await;
+        }
+        let config = config();
+        for wait in RETRY_WAITS_MS.iter().copied().map(Some).chain([None]) {
+            match oidc::refresh(&config, &session).await {
+                Ok(renewed) => {
+                    save_shared(&renewed).await;
+                    return Some(renewed.access_token);
+                }
+                Err(error) if error.is_transient() => {
+                    leptos::logging::warn!("session renewal failed ({}); will retry", error.code);
+                    let Some(wait) = wait else {
+                        // Keep the session: the IdP may be back for the next call.
+                        return None;
+                    };
+                    sleep_ms(wait).await;
+                }
+                Err(error) => return end_if_still_current(&session, &error).await,
+            }
+        }
+        None
     }
-    None
 }
 
 /// A definite refusal: the session ends, unless the refresh token it was about

@@ -34,11 +34,27 @@ pub fn web_storage(kind: TokenStorage) -> Option<web_sys::Storage> {
 }
 
 /// The config the server rendered into the page.
+///
+/// Read with the browser's `JSON.parse` rather than serde_json: this runs on every
+/// first visit, and serde_json (with float parsing and printing) would be the
+/// largest part of the wasm a first visit downloads (README "Benchmarks").
 pub fn read_page_config() -> PublicAuthConfig {
-    web_sys::window()
+    let json = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.get_element_by_id(CONFIG_ELEMENT_ID))
         .and_then(|element| element.text_content())
-        .and_then(|json| serde_json::from_str(&json).ok())
-        .unwrap_or_default()
+        .and_then(|text| js_sys::JSON::parse(&text).ok());
+    let Some(json) = json else {
+        return PublicAuthConfig::default();
+    };
+    let field = |name: &str| js_sys::Reflect::get(&json, &name.into()).ok();
+    let text = |name: &str| field(name).and_then(|v| v.as_string()).unwrap_or_default();
+    PublicAuthConfig {
+        issuer: text("issuer"),
+        client_id: text("client_id"),
+        audience: text("audience"),
+        scope: text("scope"),
+        storage: text("storage").parse().unwrap_or_default(),
+        use_dpop: field("use_dpop").and_then(|v| v.as_bool()).unwrap_or(false),
+    }
 }
