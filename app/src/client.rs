@@ -36,9 +36,15 @@ where
                 match store::access_token().await {
                     Some((token, true)) => {
                         let method = req.method().to_string();
-                        match dpop::proof(store::storage(), method, url.clone(), Some(token.clone()))
-                            .await
-                            .unwrap_or_else(|error| Err(error.to_string())) {
+                        match dpop::proof(
+                            store::storage(),
+                            method,
+                            url.clone(),
+                            Some(token.clone()),
+                        )
+                        .await
+                        .unwrap_or_else(|error| Err(error.to_string()))
+                        {
                             Ok(proof) => {
                                 let headers = req.headers();
                                 headers.append("Authorization", &format!("DPoP {token}"));

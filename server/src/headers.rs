@@ -15,7 +15,8 @@
 //!   `X-Frame-Options: DENY`, and HSTS when the public URL is https.
 //! - Caching: `/api/*`, the probes and `/callback` `no-store`; other pages `no-cache` (each has its
 //!   own nonce); `/pkg/*` `immutable` for a year when the names carry content hashes
-//!   (else `no-cache`); other static files an hour.
+//!   (else `no-cache`); other static files an hour. `/pkg/*` also `Vary:
+//!   Accept-Encoding` (its precompressed variants).
 
 use std::sync::Arc;
 
@@ -191,5 +192,20 @@ pub async fn set_headers(
     if let Some(cache) = cache {
         headers.insert(header::CACHE_CONTROL, cache);
     }
+    // ServeDir picks the brotli, gzip or plain file by Accept-Encoding but does not
+    // say so: without `Vary` a shared cache could hand brotli to a client that
+    // cannot read it. (The compression layer says so for what it compresses.)
+    if kind == Kind::Package && ok && !varies_by_encoding(headers) {
+        headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     response
+}
+
+fn varies_by_encoding(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|name| name.trim().eq_ignore_ascii_case("accept-encoding") || name.trim() == "*")
 }

@@ -179,6 +179,52 @@ async fn json_and_html_are_compressed_for_clients_that_ask() {
 }
 
 #[tokio::test]
+async fn built_files_are_served_precompressed_and_vary_by_encoding() {
+    // A site directory as `cargo leptos build --precompress` leaves it.
+    let site = std::env::temp_dir().join(format!("headers-site-{}", std::process::id()));
+    let pkg = site.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("chunk.wasm"), b"\0asm plain").unwrap();
+    std::fs::write(pkg.join("chunk.wasm.br"), b"brotli bytes").unwrap();
+    std::fs::write(pkg.join("chunk.wasm.gz"), b"gzip bytes").unwrap();
+    let issuer = TestIssuer::start(&[&TestKey::rsa_a()]).await;
+    let app = server::app(
+        LeptosOptions::builder()
+            .output_name("auth0-leptos")
+            .site_root(site.to_string_lossy().into_owned())
+            .build(),
+        &issuer.config(),
+        &ServerSettings::default(),
+        issuer.verifier().await,
+    );
+    for (accept, encoding, body) in [
+        ("br, gzip", "br", "brotli bytes"),
+        ("gzip", "gzip", "gzip bytes"),
+        ("identity", "", "\0asm plain"),
+    ] {
+        let request = Request::get("/pkg/chunk.wasm")
+            .header(header::ACCEPT_ENCODING, accept)
+            .body(Body::empty())
+            .unwrap();
+        let (status, headers, served) = fetch(&app, request).await;
+        assert_eq!(status, StatusCode::OK, "{accept}");
+        assert_eq!(header(&headers, "content-encoding"), encoding, "{accept}");
+        assert_eq!(served, body, "{accept}");
+        assert_eq!(header(&headers, "content-type"), "application/wasm");
+        let vary: Vec<_> = headers.get_all("vary").iter().collect();
+        assert_eq!(vary.len(), 1, "{accept}: {vary:?}");
+        assert!(
+            vary[0]
+                .to_str()
+                .unwrap()
+                .eq_ignore_ascii_case("accept-encoding"),
+            "{accept}: {vary:?}"
+        );
+    }
+    std::fs::remove_dir_all(&site).unwrap();
+}
+
+#[tokio::test]
 async fn oversized_bodies_get_413_whether_announced_or_streamed() {
     let (_issuer, app) = app(ServerSettings::default()).await;
     let big = "x".repeat(64 * 1024);

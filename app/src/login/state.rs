@@ -86,7 +86,9 @@ impl AuthContext {
             let status = self.status;
             leptos::task::spawn_local(async move {
                 if let Err(error) = super::browser::logout_local(status).await {
-                    status.set(AuthStatus::Error(format!("Logout could not finish: {error}.")));
+                    status.set(AuthStatus::Error(format!(
+                        "Logout could not finish: {error}."
+                    )));
                 }
             });
         }
@@ -100,7 +102,9 @@ impl AuthContext {
             let status = self.status;
             leptos::task::spawn_local(async move {
                 if let Err(error) = super::browser::logout(config, status).await {
-                    status.set(AuthStatus::Error(format!("Logout could not finish: {error}.")));
+                    status.set(AuthStatus::Error(format!(
+                        "Logout could not finish: {error}."
+                    )));
                 }
             });
         }

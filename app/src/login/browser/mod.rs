@@ -31,8 +31,8 @@ pub mod window;
 use leptos::prelude::*;
 
 use super::urls::logout_url;
-use crate::lazy::lazy_fn;
 use super::{AuthStatus, PublicAuthConfig};
+use crate::lazy::lazy_fn;
 pub use window::read_page_config;
 
 lazy_fn! {
