@@ -1,7 +1,9 @@
 // First and repeat visit to a page of the release build, in Debian's Chromium:
 // bytes over the wire per file and in total (what the network carried: headers
 // and the compressed body), whether a repeat visit fetched any /pkg file, and how
-// long until the page is interactive (its buttons enabled by hydration).
+// long until the page is interactive (its buttons enabled by hydration). Then
+// what the first click on "Ping public" downloads: the API client's wasm chunk
+// (app/src/lazy.rs) and the call itself.
 //
 //   node bench/first-visit.js [URL] [RUNS]     (default http://127.0.0.1:3902/external-api, 5)
 //
@@ -23,8 +25,9 @@ const browser = await chromium.launch({
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 
-/** Loads `url` in `page`; returns per-file transfer sizes and time to interactive. */
-async function visit(page, cdp) {
+/** Loads `url` in `page`; returns per-file transfer sizes and time to interactive,
+ * and with `click`, the files the first click on "Ping public" fetched. */
+async function visit(page, cdp, click = false) {
   const files = new Map();
   const onResponse = ({ requestId, response }) => {
     files.set(requestId, {
@@ -48,9 +51,17 @@ async function visit(page, cdp) {
   });
   const interactiveMs = await page.evaluate(() => performance.now());
   await page.waitForLoadState('networkidle');
+  const loaded = [...files.keys()];
+  let clicked = [];
+  if (click) {
+    await page.getByRole('button', { name: 'Ping public' }).click();
+    await page.getByTestId('api-result').waitFor();
+    await page.waitForLoadState('networkidle');
+    clicked = [...files.entries()].filter(([id]) => !loaded.includes(id)).map(([, file]) => file);
+  }
   cdp.off('Network.responseReceived', onResponse);
   cdp.off('Network.loadingFinished', onFinished);
-  return { files: [...files.values()], interactiveMs };
+  return { files: loaded.map((id) => files.get(id)), interactiveMs, clicked };
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -63,7 +74,7 @@ for (let i = 0; i < runs; i += 1) {
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.enable');
-  first.push(await visit(page, cdp));
+  first.push(await visit(page, cdp, true));
   // A later visit in the same browser: a new page, as when the user comes back.
   const again = await context.newPage();
   const cdpAgain = await context.newCDPSession(again);
@@ -80,6 +91,12 @@ for (const file of sample.files) {
 }
 const totals = first.map((v) => v.files.reduce((sum, f) => sum + f.bytes, 0));
 console.log(`  total: ${kb(median(totals))} KB over the wire (median of ${runs})`);
+console.log('then the first click on "Ping public" fetched:');
+for (const file of sample.clicked) {
+  console.log(`  ${kb(file.bytes).padStart(8)} KB  ${String(file.status).padEnd(4)} ${(file.encoding || '-').padEnd(5)} ${file.url}`);
+}
+const clickTotals = first.map((v) => v.clicked.reduce((sum, f) => sum + f.bytes, 0));
+console.log(`  total: ${kb(median(clickTotals))} KB (median of ${runs})`);
 const pkgRefetched = repeat.flatMap((v) => v.files.filter((f) => f.url.startsWith('/pkg/') && !f.cached && f.bytes > 0));
 const repeatTotals = repeat.map((v) => v.files.filter((f) => f.url.startsWith('/pkg/')).reduce((s, f) => s + (f.cached ? 0 : f.bytes), 0));
 console.log(`repeat visit: /pkg bytes from the network: ${median(repeatTotals)} (files refetched: ${pkgRefetched.length})`);

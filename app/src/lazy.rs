@@ -71,3 +71,30 @@ macro_rules! lazy_fn {
 }
 
 pub(crate) use lazy_fn;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    lazy_fn! {
+        login,
+        /// Early `return` and `?` leave the body, not the caller.
+        async fn first_even(numbers: Vec<u32>) -> Option<u32> {
+            for n in numbers {
+                if n % 2 == 0 {
+                    return Some(n);
+                }
+            }
+            let none: Option<u32> = None;
+            none?;
+            unreachable!()
+        }
+    }
+
+    #[test]
+    fn unsplit_a_lazy_fn_is_called_directly() {
+        let run = |numbers| futures::executor::block_on(first_even(numbers));
+        assert_eq!(run(vec![1, 3, 4, 6]), Ok(Some(4)));
+        assert_eq!(run(vec![1, 3]), Ok(None));
+    }
+}
