@@ -15,6 +15,10 @@ pub struct SiteAssets {
     pub js: String,
     pub wasm: String,
     pub css: String,
+    /// The loader of the lazily loaded wasm chunks (`cargo leptos build --split`,
+    /// see [`crate::lazy`]), when the build has one. The JS glue imports it, so it
+    /// is preloaded beside the glue rather than discovered after it.
+    pub split_loader: Option<String>,
     /// True when the names carry content hashes (then `/pkg` may be cached forever).
     pub hashed: bool,
 }
@@ -33,10 +37,18 @@ impl SiteAssets {
         } else {
             "_bg"
         };
+        let on_disk = |url: &str| {
+            std::path::Path::new(options.site_root.as_ref())
+                .join(url.trim_start_matches('/'))
+                .is_file()
+        };
+        // cargo-leptos's name for the loader before hashing.
+        let split_loader = format!("{pkg}/__wasm_split.______________________.js");
         let plain = Self {
             js: format!("{pkg}/{name}.js"),
             wasm: format!("{pkg}/{name}{bg}.wasm"),
             css: format!("{pkg}/{name}.css"),
+            split_loader: on_disk(&split_loader).then_some(split_loader),
             hashed: false,
         };
         let hashes = std::env::current_exe()
@@ -60,12 +72,10 @@ impl SiteAssets {
             js: format!("{pkg}/{name}.{js}.js"),
             wasm: format!("{pkg}/{name}.{wasm}.wasm"),
             css: format!("{pkg}/{name}.{css}.css"),
+            split_loader: hash_of("split")
+                .map(|split| format!("{pkg}/__wasm_split.{split}.js"))
+                .filter(|url| on_disk(url)),
             hashed: true,
-        };
-        let on_disk = |url: &str| {
-            std::path::Path::new(options.site_root.as_ref())
-                .join(url.trim_start_matches('/'))
-                .is_file()
         };
         if [&hashed.js, &hashed.wasm, &hashed.css]
             .iter()
@@ -92,6 +102,7 @@ pub fn HydrationScripts() -> impl IntoView {
     view! {
         <link rel="stylesheet" id="leptos" href=assets.css />
         <link rel="modulepreload" href=assets.js.clone() nonce=nonce.clone() />
+        {assets.split_loader.map(|href| view! { <link rel="modulepreload" href=href nonce=nonce.clone() /> })}
         <link rel="preload" href=assets.wasm.clone() r#as="fetch" r#type="application/wasm" crossorigin="" nonce=nonce.clone() />
         <script type="module" nonce=nonce>{loader}</script>
     }

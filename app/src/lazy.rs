@@ -74,8 +74,6 @@ pub(crate) use lazy_fn;
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     lazy_fn! {
         login,
         /// Early `return` and `?` leave the body, not the caller.

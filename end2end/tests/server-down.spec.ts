@@ -62,6 +62,10 @@ test('a first visit downloads neither the login nor the API client until they ar
     await page.waitForLoadState('networkidle');
     const chunks = () => fetched.filter((path) => /^\/pkg\/(split_|chunk_)/.test(path));
     expect(chunks()).toEqual([]);
+    // The chunks' loader (imported by the JS glue) is preloaded with it, under the nonce.
+    const preload = page.locator('head link[rel="modulepreload"][href^="/pkg/__wasm_split."]');
+    await expect(preload).toHaveCount(1);
+    expect(await preload.getAttribute('nonce')).not.toBeNull();
 
     await ping.click();
     await expect(page.getByTestId('api-result')).toBeVisible();

@@ -17,6 +17,11 @@
 //!   session's life: silent check on load, renewal under the lock, logout news.
 //! - [`callback`]: the callback route's work (state, exchange, store, return).
 //! - this file: logout (full, or of this app only).
+//!
+//! The work the page starts (a login, the callback, logout, restoring or renewing
+//! a session, a DPoP proof) is in `lazy_fn!`s of the `login` chunk
+//! ([`crate::lazy`]): a first visit downloads only what runs on every load
+//! (reading the config, whether a session is stored, news from other tabs).
 
 pub mod callback;
 pub mod dpop;
