@@ -1,11 +1,11 @@
 //! Sets `cfg(wasm_split)` when cargo-leptos builds the wasm for splitting
 //! (`--split`: it links with `--emit-relocs` for the splitter to read).
 //!
-//! Functions marked `#[cfg_attr(wasm_split, leptos::lazy)]` then become wasm chunks
-//! the browser fetches on their first call. In every other build (the server,
-//! tests, `cargo leptos watch` without `--split`) they are plain async functions:
-//! a `#[lazy]` function in a wasm that is not split would import a JS module that
-//! does not exist, and the page would not hydrate.
+//! Functions written with `lazy_fn!` (`src/lazy.rs`) then become wasm chunks the
+//! browser fetches on their first call. In every other build (the server, tests,
+//! `cargo leptos watch` without `--split`) they are plain async functions: a split
+//! point in a wasm that is not split would import a JS module that does not exist,
+//! and the page would not hydrate.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(wasm_split)");
