@@ -39,9 +39,10 @@ lazy_fn! {
     /// Calls the endpoint; a 401 on a protected one renews the session once (when
     /// there is a refresh token) and retries.
     ///
-    /// `lazy_fn!` (chunk `api`): this and what only it uses (the server-function client: request
-    /// encoding, JSON answers, the token and DPoP lookup) is a wasm chunk of its own,
-    /// fetched on the first click rather than with the page (README "Benchmarks").
+    /// `lazy_fn!` (chunk `api`): this and what only it uses (the server-function
+    /// client: request encoding, JSON answers, the token and DPoP lookup) is a wasm
+    /// chunk of its own, fetched on the first click rather than with the page
+    /// (README "Benchmarks").
     async fn call_api(endpoint: Endpoint) -> Result<Message, ApiError> {
         let answer = endpoint.call_once().await;
         // DPoP: the API wants its nonce in the proof; the client kept the one it sent.
