@@ -75,3 +75,51 @@ impl PublicAuthConfig {
             .replace('<', "\\u003c")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The browser reads these keys one by one (`browser::window::read_page_config`,
+    /// with `JSON.parse`, to keep serde_json off a first visit): a field added or
+    /// renamed here must be read there too.
+    #[test]
+    fn the_page_config_has_the_keys_the_browser_reads() {
+        let config = PublicAuthConfig {
+            issuer: "https://tenant.example/".into(),
+            client_id: "id".into(),
+            audience: "https://api.example".into(),
+            scope: "openid".into(),
+            storage: TokenStorage::Session,
+            use_dpop: true,
+        };
+        let json: serde_json::Value = serde_json::from_str(&config.to_script_json()).unwrap();
+        let mut keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "audience",
+                "client_id",
+                "issuer",
+                "scope",
+                "storage",
+                "use_dpop"
+            ]
+        );
+        assert_eq!(json["storage"], "session");
+        assert_eq!("session".parse(), Ok(TokenStorage::Session));
+    }
+
+    #[test]
+    fn the_page_config_cannot_close_its_script_element() {
+        let config = PublicAuthConfig {
+            issuer: "</script><script>alert(1)</script>".into(),
+            ..Default::default()
+        };
+        let json = config.to_script_json();
+        assert!(!json.contains('<'), "{json}");
+        let back: PublicAuthConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, config);
+    }
+}

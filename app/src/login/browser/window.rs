@@ -35,7 +35,8 @@ pub fn web_storage(kind: TokenStorage) -> Option<web_sys::Storage> {
 
 /// The config the server rendered into the page.
 ///
-/// Read with the browser's `JSON.parse` rather than serde_json: this runs on every
+/// Read with the browser's `JSON.parse` rather than serde_json (the keys are pinned
+/// by a test in `login/mod.rs`): this runs on every
 /// first visit, and serde_json (with float parsing and printing) would be the
 /// largest part of the wasm a first visit downloads (README "Benchmarks").
 pub fn read_page_config() -> PublicAuthConfig {
