@@ -8,9 +8,10 @@
 //!   `/api/private-scoped`) and their CORS policy.
 //! - [`health`]: `/healthz` (alive) and `/readyz` (issuer keys loaded).
 //! - [`headers`]: security headers (CSP with a per-page nonce) and caching policy.
-//! - [`limits`]: the request body limit (the timeout and concurrency cap are layers).
+//! - [`limits`]: the body read (size and deadline) and the slots requests wait for.
 //! - [`metrics`]: Prometheus recorder, the HTTP metrics layer, `/metrics` (own address).
-//! - [`serve`]: the accept loop: header read timeout, connection cap, bounded drain.
+//! - [`serve`]: the accept loop: first-request and idle deadlines, connection and
+//!   stream caps, bounded drain.
 //! - [`silent_callback`]: `/silent-callback`, the landing page of silent session checks.
 //! - [`settings`]: [`settings::ServerSettings`] (public URL, limits) from the environment.
 //! - [`telemetry`]: `tracing` setup and the request-logging layer.
@@ -41,7 +42,6 @@ use axum::{middleware, Extension, Router};
 use leptos::nonce::Nonce;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
@@ -86,27 +86,8 @@ pub fn app(
         .precompressed_br()
         .precompressed_gzip();
 
-    // Outermost first: logging, headers, compression, timeout, concurrency, body.
-    let layers = ServiceBuilder::new()
-        .layer(telemetry::http_trace_layer())
-        .layer(middleware::from_fn_with_state(policy, headers::set_headers))
-        .layer(CompressionLayer::new())
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            settings.request_timeout,
-        ))
-        .layer(GlobalConcurrencyLimitLayer::new(
-            settings.max_concurrent_requests,
-        ))
-        .layer(middleware::from_fn_with_state(
-            settings.body_limit_bytes,
-            limits::limit_body,
-        ))
-        .layer(DefaultBodyLimit::max(settings.body_limit_bytes));
-
     let router = Router::new()
         .merge(rest::routes(&config.cors_allowed_origins))
-        .merge(health::routes(verifier.clone()))
         .route(
             app::login::SILENT_CALLBACK_PATH,
             axum::routing::get(silent_callback::page),
@@ -121,6 +102,20 @@ pub fn app(
             app::shell,
         ))
         .with_state(leptos_options)
+        // Application load: a slot (bounded wait), then the handler's own timeout.
+        .layer(
+            ServiceBuilder::new()
+                .layer(middleware::from_fn_with_state(
+                    limits::Slots::new(settings.max_concurrent_requests, settings.queue_timeout),
+                    limits::take_slot,
+                ))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    settings.request_timeout,
+                )),
+        )
+        // The probes, after that layer: never queued behind application load.
+        .merge(health::routes(verifier.clone()))
         .layer(Extension(verifier));
     // HTTP metrics only when they are served (`METRICS_ADDR`): no cost otherwise.
     // Inside the router's layers, so the matched route template is known.
@@ -129,5 +124,20 @@ pub fn app(
     } else {
         router
     };
-    router.layer(layers)
+    // Outermost first: logging, headers, compression, then the body, read whole
+    // (bounded in size and time) before the request takes a slot.
+    router.layer(
+        ServiceBuilder::new()
+            .layer(telemetry::http_trace_layer())
+            .layer(middleware::from_fn_with_state(policy, headers::set_headers))
+            .layer(CompressionLayer::new())
+            .layer(middleware::from_fn_with_state(
+                limits::BodyLimits {
+                    max_bytes: settings.body_limit_bytes,
+                    deadline: settings.body_read_timeout,
+                },
+                limits::read_body,
+            ))
+            .layer(DefaultBodyLimit::max(settings.body_limit_bytes)),
+    )
 }

@@ -1,58 +1,136 @@
 //! Limits for slow and hostile clients, per request. (Per connection, the header
-//! read timeout and the connection cap, are in [`crate::serve`].)
+//! and idle deadlines and the connection cap, are in [`crate::serve`].)
 //!
-//! - [`limit_body`]: a request body over the limit is answered `413` before any
-//!   handler runs, whether it announces its length or streams (chunked).
-//! - The request timeout (`408`) and the cap on concurrent requests are tower-http
-//!   and tower layers, composed with the others in [`crate::app`].
+//! - [`read_body`]: the whole body is read first, within `BODY_READ_TIMEOUT_SECS`
+//!   (else `408`) and up to `BODY_LIMIT_BYTES` (else `413`, whether the length is
+//!   announced or streamed), before the request takes a slot: a client that
+//!   trickles its body holds nothing that other requests need.
+//! - [`take_slot`]: at most `MAX_CONCURRENT_REQUESTS` requests are handled at
+//!   once; one that waits longer than `QUEUE_TIMEOUT_MS` for a slot is answered
+//!   `503` with `Retry-After`, so the queue cannot grow without bound. The probes
+//!   (`/healthz`, `/readyz`) are routed outside it and never wait.
+//! - The request timeout (`408`) is a tower-http layer, composed with the others
+//!   in [`crate::app`].
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::json;
+use tokio::sync::Semaphore;
 
-fn too_large(limit: usize) -> Response {
+fn refusal(status: StatusCode, error: &str, description: String) -> Response {
     (
-        StatusCode::PAYLOAD_TOO_LARGE,
-        Json(json!({
-            "error": "request_too_large",
-            "error_description": format!("The request body is over {limit} bytes"),
-        })),
+        status,
+        Json(json!({ "error": error, "error_description": description })),
     )
         .into_response()
 }
 
-/// Reads the body up to `limit` bytes, then hands it on whole. Written here rather
-/// than with tower-http's `RequestBodyLimitLayer`: that one answers `413` only for an
-/// announced `Content-Length`; a streamed body over the limit fails inside the
-/// handler instead, which the server functions would turn into a `500`.
-pub async fn limit_body(State(limit): State<usize>, request: Request, next: Next) -> Response {
+fn too_large(limit: usize) -> Response {
+    refusal(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "request_too_large",
+        format!("The request body is over {limit} bytes"),
+    )
+}
+
+/// What [`read_body`] enforces.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimits {
+    pub max_bytes: usize,
+    pub deadline: Duration,
+}
+
+/// Reads the body up to `max_bytes` within `deadline`, then hands it on whole.
+/// Written here rather than with tower-http's `RequestBodyLimitLayer`: that one
+/// answers `413` only for an announced `Content-Length`; a streamed body over the
+/// limit fails inside the handler instead, which the server functions would turn
+/// into a `500`. And it has no deadline of its own.
+pub async fn read_body(State(limits): State<BodyLimits>, request: Request, next: Next) -> Response {
     let announced = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|length| length > limit as u64) {
-        return too_large(limit);
+    if announced.is_some_and(|length| length > limits.max_bytes as u64) {
+        return too_large(limits.max_bytes);
     }
     let (parts, body) = request.into_parts();
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
-            return too_large(limit)
+    let read = Limited::new(body, limits.max_bytes).collect();
+    let bytes = match tokio::time::timeout(limits.deadline, read).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            return too_large(limits.max_bytes)
+        }
+        Ok(Err(_)) => {
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "The request body could not be read".into(),
+            )
         }
         Err(_) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                "The request body could not be read",
+            return refusal(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!(
+                    "The request body did not arrive within {} s",
+                    limits.deadline.as_secs()
+                ),
             )
-                .into_response()
         }
     };
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// The slots of [`take_slot`]: `MAX_CONCURRENT_REQUESTS` and the longest wait.
+#[derive(Clone, Debug)]
+pub struct Slots {
+    permits: Arc<Semaphore>,
+    wait: Duration,
+}
+
+impl Slots {
+    pub fn new(max_concurrent: usize, wait: Duration) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(max_concurrent)),
+            wait,
+        }
+    }
+}
+
+/// Seconds a client is told to wait after a `503` for a full queue.
+pub const BUSY_RETRY_AFTER_SECS: u32 = 1;
+
+/// Runs the request in one of the slots, waiting for one at most `wait`. Written
+/// here: tower's concurrency limit waits without bound, and its load shedding
+/// does not wait at all.
+pub async fn take_slot(State(slots): State<Slots>, request: Request, next: Next) -> Response {
+    let permit = match tokio::time::timeout(slots.wait, slots.permits.acquire_owned()).await {
+        Ok(Ok(permit)) => permit,
+        // Timed out (or closed, which never happens): too busy now.
+        _ => {
+            let mut response = refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "The server is busy; retry shortly".into(),
+            );
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(BUSY_RETRY_AFTER_SECS),
+            );
+            return response;
+        }
+    };
+    let response = next.run(request).await;
+    drop(permit);
+    response
 }

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use app::auth::dpop::{Dpop, ReplayStore, MEMORY_REPLAY_CAPACITY};
+use app::auth::dpop::{Dpop, DpopMode, ReplayStore, MEMORY_REPLAY_CAPACITY};
 use app::auth::{AuthConfig, JwksCache, Verifier};
 use leptos::prelude::get_configuration;
 use server::settings::ServerSettings;
@@ -24,9 +24,10 @@ async fn main() -> ExitCode {
         };
     // DPoP: proofs' `htu` checked against PUBLIC_URL when set; replays refused
     // across replicas when REDIS_URL is set.
+    let per_key = config.dpop.proofs_per_key_per_minute;
     let replay = match &settings.redis_url {
-        None => ReplayStore::memory(MEMORY_REPLAY_CAPACITY, config.dpop.iat_window),
-        Some(url) => match ReplayStore::redis(url, config.dpop.iat_window) {
+        None => ReplayStore::memory(MEMORY_REPLAY_CAPACITY, config.dpop.iat_window, per_key),
+        Some(url) => match ReplayStore::redis(url, config.dpop.iat_window, per_key) {
             Ok(store) => store,
             Err(_) => {
                 // Not the parser's text: it may echo the URL, password included.
@@ -87,6 +88,13 @@ async fn main() -> ExitCode {
         }
     };
     tokio::spawn(jwks.clone().run_refresh());
+    if config.dpop.mode != DpopMode::Off && settings.public_url.is_none() {
+        tracing::warn!(
+            "DPoP is on but PUBLIC_URL is not set: proofs are checked against http:// and \
+             the Host header. Behind a proxy or with https, set PUBLIC_URL to the origin \
+             clients use, or their proofs will not match"
+        );
+    }
     let dpop = Dpop::new(config.dpop.clone(), settings.public_url.clone(), replay);
     let verifier = Arc::new(Verifier::new(&config, jwks).with_dpop(dpop));
     if let Some((metrics_listener, handle)) = metrics {

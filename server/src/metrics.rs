@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use app::auth::JwksCache;
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -48,17 +49,36 @@ pub fn install() -> Result<PrometheusHandle, BuildError> {
 /// Middleware: counts each request and times it, by route template.
 pub async fn track_http(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
-    histogram!(HTTP_DURATION, "method" => method.clone(), "route" => route.clone())
+    histogram!(HTTP_DURATION, "method" => method, "route" => route.clone())
         .record(started.elapsed().as_secs_f64());
     counter!(HTTP_REQUESTS, "method" => method, "route" => route, "status" => status).increment(1);
     response
+}
+
+/// The `method` label: one of the methods HTTP defines, else `other`. A client
+/// can send any token as a method; a label made of it would be a new series per
+/// made-up method, growing `/metrics` and memory without bound. (Routes are
+/// templates or `unmatched`, and statuses are the server's own: both fixed sets.)
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
 }
 
 /// `GET /metrics`: the text exposition, with the JWKS age brought up to date.

@@ -4,10 +4,15 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `PUBLIC_URL` | | the app's public origin, e.g. `https://app.example.com`; `https` turns on HSTS |
-//! | `HEADER_READ_TIMEOUT_SECS` | 5 | a client must send its request headers within this |
-//! | `REQUEST_TIMEOUT_SECS` | 30 | whole request, body included; then `408` |
+//! | `HEADER_READ_TIMEOUT_SECS` | 5 | a connection must deliver a complete request (HTTP/1 head, HTTP/2 preface and first request) within this, and each later HTTP/1 head; else it is closed |
+//! | `IDLE_TIMEOUT_SECS` | 60 | a kept-alive connection (HTTP/1 or HTTP/2) with no request in flight for this long is closed |
+//! | `MAX_HEADER_BYTES` | 32768 | largest request head (HTTP/1) or header list (HTTP/2) |
+//! | `MAX_STREAMS_PER_CONNECTION` | 100 | concurrent HTTP/2 streams on one connection |
+//! | `BODY_READ_TIMEOUT_SECS` | 10 | a request body must arrive within this (before the request takes a slot); then `408` |
+//! | `REQUEST_TIMEOUT_SECS` | 30 | handling a request, once its body is in; then `408` |
 //! | `MAX_CONNECTIONS` | 1024 | open connections; more wait in the accept queue |
-//! | `MAX_CONCURRENT_REQUESTS` | 512 | requests handled at once; more wait their turn |
+//! | `MAX_CONCURRENT_REQUESTS` | 512 | requests handled at once (probes excepted); more wait their turn |
+//! | `QUEUE_TIMEOUT_MS` | 2000 | longest wait for one of those slots; then `503` with `Retry-After` |
 //! | `BODY_LIMIT_BYTES` | 8192 | largest request body (server functions, REST); then `413` |
 //! | `SHUTDOWN_GRACE_SECS` | 10 | on SIGTERM/Ctrl-C, in-flight requests get this long |
 //! | `REDIS_URL` | | `redis://host:port/db`: DPoP replay store (and nonce secret) shared by every replica; in process when unset |
@@ -23,9 +28,14 @@ pub struct ServerSettings {
     /// Scheme, host and port the browser uses (behind a proxy: the proxy's).
     pub public_url: Option<url::Url>,
     pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_header_bytes: usize,
+    pub max_streams_per_connection: u32,
+    pub body_read_timeout: Duration,
     pub request_timeout: Duration,
     pub max_connections: usize,
     pub max_concurrent_requests: usize,
+    pub queue_timeout: Duration,
     pub body_limit_bytes: usize,
     pub shutdown_grace: Duration,
     /// Where `/metrics` listens; `None`: not served.
@@ -39,9 +49,14 @@ impl Default for ServerSettings {
         Self {
             public_url: None,
             header_read_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(60),
+            max_header_bytes: 32 * 1024,
+            max_streams_per_connection: 100,
+            body_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_connections: 1024,
             max_concurrent_requests: 512,
+            queue_timeout: Duration::from_millis(2000),
             body_limit_bytes: 8 * 1024,
             shutdown_grace: Duration::from_secs(10),
             metrics_addr: None,
@@ -114,7 +129,27 @@ impl ServerSettings {
                 defaults.header_read_timeout,
                 300,
             )?,
+            idle_timeout: secs("IDLE_TIMEOUT_SECS", defaults.idle_timeout, 3600)?,
+            max_header_bytes: number(
+                &env,
+                "MAX_HEADER_BYTES",
+                defaults.max_header_bytes as u64,
+                8192..=1 << 20,
+            )? as usize,
+            max_streams_per_connection: number(
+                &env,
+                "MAX_STREAMS_PER_CONNECTION",
+                u64::from(defaults.max_streams_per_connection),
+                1..=10_000,
+            )? as u32,
+            body_read_timeout: secs("BODY_READ_TIMEOUT_SECS", defaults.body_read_timeout, 300)?,
             request_timeout: secs("REQUEST_TIMEOUT_SECS", defaults.request_timeout, 3600)?,
+            queue_timeout: Duration::from_millis(number(
+                &env,
+                "QUEUE_TIMEOUT_MS",
+                defaults.queue_timeout.as_millis() as u64,
+                1..=600_000,
+            )?),
             max_connections: number(
                 &env,
                 "MAX_CONNECTIONS",

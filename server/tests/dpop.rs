@@ -60,8 +60,15 @@ impl Instance {
     ) -> Self {
         let config = issuer.config();
         let replay = match redis {
-            Some(url) => ReplayStore::redis(url, settings.iat_window).expect("redis url"),
-            None => ReplayStore::memory(MEMORY_REPLAY_CAPACITY, settings.iat_window),
+            Some(url) => {
+                ReplayStore::redis(url, settings.iat_window, settings.proofs_per_key_per_minute)
+                    .expect("redis url")
+            }
+            None => ReplayStore::memory(
+                MEMORY_REPLAY_CAPACITY,
+                settings.iat_window,
+                settings.proofs_per_key_per_minute,
+            ),
         };
         let public_url = public_url.map(|u| url::Url::parse(u).expect("url"));
         let dpop = Dpop::new(settings, public_url.clone(), replay);
@@ -408,6 +415,11 @@ impl RedisServer {
             .local_addr()
             .unwrap()
             .port();
+        Self::start_on(port)
+    }
+
+    /// On `port` (again, after [`Self::stop`]: a restart).
+    fn start_on(port: u16) -> Self {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
@@ -528,4 +540,258 @@ async fn a_server_started_while_redis_is_down_refuses_dpop_until_it_is_up() {
     let answer = api.send(private(&format!("DPoP {token}"), &[&proof])).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(!api.verifier.dpop().is_ready().await);
+}
+
+#[tokio::test]
+async fn without_public_url_a_crafted_host_is_a_bad_request_not_a_url_of_the_clients_choosing() {
+    let f = Fixture::new().await;
+    let api = f.instance(DpopSettings::default()).await;
+    let token = f.token(json!({}));
+    let auth = format!("DPoP {token}");
+    // The Host header and the proof's htu name the same made-up URL.
+    for (host, htu) in [
+        ("other.example/x?", "http://other.example/x"),
+        ("other.example/x#", "http://other.example/x"),
+        ("a b", "x"),
+        ("user@other.example", "http://other.example/api/private"),
+    ] {
+        let proof = f.client_key.proof("GET", htu, Some(&token), json!({}));
+        let mut request = private(&auth, &[&proof]);
+        request
+            .headers_mut()
+            .insert(header::HOST, host.parse().unwrap());
+        let answer = api.send(request).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "Host {host:?}: {}",
+            answer.body
+        );
+        assert_eq!(answer.error(), "invalid_request");
+    }
+    // A proof whose htu does not parse never matches, whatever the request.
+    for htu in ["x", "", "http://", "not a url"] {
+        let proof = f.client_key.proof("GET", htu, Some(&token), json!({}));
+        let answer = api.send(private(&auth, &[&proof])).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "htu {htu:?}");
+        assert_eq!(answer.error(), "invalid_dpop_proof");
+    }
+    // And the ordinary request still works.
+    let proof = f.proof("GET", "/api/private", &token);
+    assert_eq!(
+        api.send(private(&auth, &[&proof])).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_confirmation_this_api_cannot_check_is_refused_never_taken_as_bearer() {
+    let f = Fixture::new().await;
+    let api = f.instance(DpopSettings::default()).await;
+    let thumbprint = f.client_key.thumbprint();
+    for cnf in [
+        json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}),
+        json!({"jwk": f.client_key.jwk}),
+        json!({"jkt": thumbprint, "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}),
+        json!({"jkt": 7}),
+        json!("bound"),
+        json!({}),
+    ] {
+        let token = f.token(json!({ "cnf": cnf }));
+        let answer = api.send(private(&format!("Bearer {token}"), &[])).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "Bearer, cnf {cnf}");
+        assert_eq!(answer.error(), "invalid_token");
+        let proof = f.proof("GET", "/api/private", &token);
+        let answer = api.send(private(&format!("DPoP {token}"), &[&proof])).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "DPoP, cnf {cnf}");
+        assert_eq!(answer.error(), "invalid_token");
+    }
+}
+
+#[tokio::test]
+async fn one_client_cannot_grow_the_proof_key_memory() {
+    let f = Fixture::new().await;
+    let api = f
+        .instance(DpopSettings {
+            proofs_per_key_per_minute: 1_000_000,
+            ..Default::default()
+        })
+        .await;
+    let token = f.token(json!({}));
+    let auth = format!("DPoP {token}");
+    let keys = api.verifier.dpop().proof_keys();
+    let path = "/api/private";
+    // Another key than the token's: refused before its signature is checked, and
+    // its header is not remembered.
+    let stranger = TestKey::ec_p384();
+    for _ in 0..20 {
+        let proof = stranger.proof("GET", &url(path), Some(&token), json!({}));
+        let answer = api.send(private(&auth, &[&proof])).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+        assert!(answer.body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("not the one the token is bound to"));
+    }
+    assert_eq!(keys.weighted_size(), 0);
+    // The token's own key, with headers made distinct by a padding member: each
+    // is a new header text. The memory they take stays within the cache's budget.
+    let padding = "p".repeat(2 * 1024);
+    for i in 0..4_000 {
+        let proof = f.client_key.proof_with_header(
+            "GET",
+            &url(path),
+            Some(&token),
+            json!({ "pad": format!("{i}{padding}") }),
+        );
+        let answer = api.send(private(&auth, &[&proof])).await;
+        assert_eq!(answer.status, StatusCode::OK, "{i}: {}", answer.body);
+    }
+    // What the remembered headers take, counted from what is kept (not from the
+    // cache's own estimate).
+    let header_len = f
+        .client_key
+        .proof_with_header("GET", &url(path), Some(&token), json!({ "pad": padding }))
+        .split('.')
+        .next()
+        .unwrap()
+        .len() as u64;
+    let held = keys.entry_count() * header_len;
+    assert!(
+        held <= app::auth::dpop::PROOF_KEY_CACHE_BYTES,
+        "the proof-key cache holds {} headers of {header_len} bytes",
+        keys.entry_count()
+    );
+    // Past the size cap a proof is refused outright.
+    let proof = f.client_key.proof_with_header(
+        "GET",
+        &url(path),
+        Some(&token),
+        json!({ "pad": "p".repeat(3 * 1024) }),
+    );
+    let answer = api.send(private(&auth, &[&proof])).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.error(), "invalid_dpop_proof");
+}
+
+#[tokio::test]
+async fn one_key_over_its_quota_gets_429_and_others_go_on() {
+    let f = Fixture::new().await;
+    let api = f
+        .instance(DpopSettings {
+            proofs_per_key_per_minute: 5,
+            ..Default::default()
+        })
+        .await;
+    let token = f.token(json!({}));
+    let auth = format!("DPoP {token}");
+    // 5 a minute over a 120 s generation: 10 proofs, then refused.
+    let mut answers = Vec::new();
+    for _ in 0..11 {
+        let proof = f.proof("GET", "/api/private", &token);
+        answers.push(api.send(private(&auth, &[&proof])).await);
+    }
+    let refused = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS)
+        .collect::<Vec<_>>();
+    // A generation boundary inside the loop resets the count: at most one.
+    assert!(
+        refused.len() <= 1,
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    let proof = f.proof("GET", "/api/private", &token);
+    let answer = api.send(private(&auth, &[&proof])).await;
+    let over = if refused.is_empty() {
+        &answer
+    } else {
+        refused[0]
+    };
+    assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS, "{}", over.body);
+    assert_eq!(over.error(), "rate_limited");
+    let retry_after: u64 = over.header("retry-after").parse().unwrap();
+    assert!((1..=120).contains(&retry_after), "{retry_after}");
+    // Another client (its own key and token) is not affected.
+    let other_key = TestKey::ec_p384();
+    let mut c = claims(&f.issuer.issuer);
+    c["cnf"] = json!({"jkt": other_key.thumbprint()});
+    let other_token = f.issuer_key.sign(&c);
+    let proof = other_key.proof("GET", &url("/api/private"), Some(&other_token), json!({}));
+    let answer = api
+        .send(private(&format!("DPoP {other_token}"), &[&proof]))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+}
+
+#[tokio::test]
+async fn after_a_redis_restart_both_replicas_serve_dpop_again() {
+    let f = Fixture::new().await;
+    let mut redis = RedisServer::start();
+    let port: u16 = redis
+        .url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let settings = DpopSettings {
+        nonce_period: Some(Duration::from_secs(300)),
+        ..Default::default()
+    };
+    let a = Instance::new(&f.issuer, settings.clone(), None, Some(&redis.url)).await;
+    let b = Instance::new(&f.issuer, settings, None, Some(&redis.url)).await;
+    let token = f.token(json!({}));
+    // Each replica's answer to one fresh proof (with the nonce it asks for).
+    async fn call(api: &Instance, f: &Fixture, token: &str) -> Answer {
+        let (path, auth) = ("/api/private", format!("DPoP {token}"));
+        let probe = f
+            .client_key
+            .proof("GET", &url(path), Some(token), json!({}));
+        let first = api.send(request("GET", path, &auth, &[&probe])).await;
+        if first.status != StatusCode::UNAUTHORIZED {
+            return first;
+        }
+        let nonce = first.header("dpop-nonce").to_owned();
+        let proof = f
+            .client_key
+            .proof("GET", &url(path), Some(token), json!({"nonce": nonce}));
+        api.send(request("GET", path, &auth, &[&proof])).await
+    }
+    async fn ready(api: &Instance) -> StatusCode {
+        api.send(Request::get("/readyz").body(Body::empty()).unwrap())
+            .await
+            .status
+    }
+    for api in [&a, &b] {
+        assert_eq!(call(api, &f, &token).await.status, StatusCode::OK);
+    }
+    redis.stop();
+    for api in [&a, &b] {
+        assert_eq!(
+            call(api, &f, &token).await.status,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(ready(api).await, StatusCode::SERVICE_UNAVAILABLE);
+    }
+    // Back on the same address (empty: its data went with it): both replicas
+    // reconnect on their own, within a bounded wait.
+    let _redis = RedisServer::start_on(port);
+    for (name, api) in [("a", &a), ("b", &b)] {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let answer = call(api, &f, &token).await;
+            if answer.status == StatusCode::OK && ready(api).await == StatusCode::OK {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "replica {name} still answers {} after Redis came back: {}",
+                answer.status,
+                answer.body
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
 }

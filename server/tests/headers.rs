@@ -293,9 +293,10 @@ async fn the_silent_callback_may_be_framed_by_this_origin_only_and_runs_one_nonc
 }
 
 #[tokio::test]
-async fn a_request_that_takes_too_long_gets_408() {
+async fn a_body_that_never_ends_gets_408_at_the_body_deadline() {
+    // The body deadline, not the (longer) request timeout, answers it.
     let settings = ServerSettings {
-        request_timeout: std::time::Duration::from_millis(500),
+        body_read_timeout: std::time::Duration::from_millis(500),
         ..ServerSettings::default()
     };
     let (_issuer, app) = app(settings).await;

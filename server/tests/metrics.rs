@@ -106,8 +106,39 @@ async fn counters_move_by_exactly_what_the_requests_did() {
         call(&app, "/no/such/42", None).await.0,
         StatusCode::NOT_FOUND
     );
+    // Sixty made-up methods: all counted, under one `other` label.
+    let series = |text: &str| text.lines().filter(|l| !l.starts_with('#')).count();
+    let series_before = series(&scrape().await);
+    for i in 1..=60 {
+        let request = Request::builder()
+            .method(format!("FOO{i}").as_str())
+            .uri("/api/public")
+            .body(Body::empty())
+            .unwrap();
+        let status = app.clone().oneshot(request).await.unwrap().status();
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    }
 
     let after = scrape().await;
+    assert!(
+        !after.contains("FOO"),
+        "a client-made method became a label"
+    );
+    assert_eq!(
+        sample(
+            &after,
+            "http_requests_total",
+            &[("method", "other"), ("route", "/api/public")]
+        ),
+        60.0
+    );
+    // At most the new `other` series (a counter, and a histogram's buckets, sum
+    // and count): not sixty of each.
+    assert!(
+        series(&after) - series_before <= 20,
+        "{} new series",
+        series(&after) - series_before
+    );
     let delta = |name: &str, labels: &[(&str, &str)]| {
         sample(&after, name, labels) - sample(&before, name, labels)
     };

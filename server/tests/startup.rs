@@ -97,11 +97,26 @@ fn json_logs_are_one_object_per_line_without_secrets() {
         .stdout(Stdio::null())
         .spawn()
         .expect("server starts");
-    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    // Lines arrive through a channel read with a deadline: a server that stops
+    // logging fails the test instead of hanging it.
+    let (sender, receiver) = std::sync::mpsc::channel::<String>();
+    let stderr = server.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next_line = |what: &str| {
+        receiver
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("no log line within 20 s: waiting for {what}"))
+    };
     let mut seen = Vec::new();
     let mut metrics_addr = None;
     let addr = loop {
-        let line = lines.next().expect("a log line").unwrap();
+        let line = next_line("the listening line");
         let value: serde_json::Value = serde_json::from_str(&line).expect("JSON line");
         seen.push(value.clone());
         let message = value["fields"]["message"].as_str().unwrap_or_default();
@@ -112,6 +127,18 @@ fn json_logs_are_one_object_per_line_without_secrets() {
             break addr.to_owned();
         }
     };
+    // DPoP is on (allowed, the default) and PUBLIC_URL is not set: one warning says why
+    // it should be.
+    let warnings: Vec<_> = seen
+        .iter()
+        .filter(|v| {
+            v["level"] == "WARN"
+                && v["fields"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("PUBLIC_URL"))
+        })
+        .collect();
+    assert_eq!(warnings.len(), 1, "{seen:?}");
     let get = |addr: &str, path: &str| {
         let mut stream = std::net::TcpStream::connect(addr).unwrap();
         write!(
@@ -135,7 +162,7 @@ fn json_logs_are_one_object_per_line_without_secrets() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     // The request's own line (its span carries method and path).
     let request_line = loop {
-        let line = lines.next().expect("the request is logged").unwrap();
+        let line = next_line("the request's log line");
         let value: serde_json::Value = serde_json::from_str(&line).expect("JSON line");
         seen.push(value.clone());
         if value["span"]["path"] == "/callback" {

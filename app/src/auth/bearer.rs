@@ -9,6 +9,7 @@ use axum::http::{header, HeaderMap};
 
 use super::dpop::{access_token_hash, DpopMode};
 use super::error::{Refusal, Scheme, TokenProblem};
+use super::verifier::check_token_length;
 use super::{metrics, AuthError, Claims, Verifier};
 
 /// The access token of `Authorization: Bearer <token>` or `DPoP <token>`.
@@ -115,13 +116,16 @@ impl Authenticated {
         let (scheme, token) = credentials(&parts.headers, dpop.mode())
             .map_err(|(error, scheme)| dpop.refusal(error, scheme))?;
         let refuse = |error| dpop.refusal(error, scheme);
+        // Refused before any work on it, hashing included.
+        check_token_length(&token.0).map_err(refuse)?;
         // One SHA-256 of the token: the verified-token cache key and the proof's `ath`.
         let hash = access_token_hash(&token.0);
         let claims = verifier
             .verify_hashed(&token.0, hash)
             .await
             .map_err(refuse)?;
-        match (scheme, claims.dpop_jkt().is_some()) {
+        let bound = claims.confirmation().map_err(refuse)?.is_some();
+        match (scheme, bound) {
             // RFC 9449 7.1: a bound token is only good with its proof.
             (Scheme::Bearer, true) => Err(refuse(AuthError::InvalidToken(
                 TokenProblem::BoundTokenAsBearer,

@@ -2,7 +2,10 @@
 
 use serde_json::{Map, Value};
 
+use super::error::TokenProblem;
 use super::AuthError;
+
+const UNSUPPORTED: AuthError = AuthError::InvalidToken(TokenProblem::UnsupportedConfirmation);
 
 /// What a verified access token says. `raw` keeps every claim for handlers that
 /// need more than the common ones.
@@ -51,7 +54,27 @@ impl Claims {
 
     /// The thumbprint of the key a DPoP-bound token is bound to (`cnf.jkt`).
     pub fn dpop_jkt(&self) -> Option<&str> {
-        self.raw.get("cnf")?.get("jkt")?.as_str()
+        self.confirmation().ok().flatten()
+    }
+
+    /// The token's binding (RFC 7800 `cnf`): `Ok(None)` for an unbound token,
+    /// `Ok(Some(jkt))` for one bound to a DPoP key, `Err` for any binding this API
+    /// cannot check (a certificate's `x5t#S256`, RFC 8705; a `jwk`; a `jkt` beside
+    /// other members; a `cnf` that is not an object). Such a token must be refused,
+    /// never taken as a plain Bearer token.
+    pub fn confirmation(&self) -> Result<Option<&str>, AuthError> {
+        let Some(cnf) = self.raw.get("cnf") else {
+            return Ok(None);
+        };
+        match cnf.as_object() {
+            Some(members) if members.len() == 1 => members
+                .get("jkt")
+                .and_then(Value::as_str)
+                .filter(|jkt| !jkt.is_empty())
+                .map(Some)
+                .ok_or(UNSUPPORTED),
+            _ => Err(UNSUPPORTED),
+        }
     }
 
     /// True when `scope` is granted, in `scope` or in `permissions`.

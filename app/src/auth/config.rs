@@ -16,6 +16,7 @@
 //! | `DPOP_MODE` | what the API accepts: `off`, `allowed` (default: Bearer and DPoP), `required` |
 //! | `DPOP_NONCE` | `true`: DPoP proofs must carry a server nonce (`false` by default) |
 //! | `DPOP_IAT_WINDOW_SECS` | how far a proof's `iat` may be from now, either way (60) |
+//! | `DPOP_PROOFS_PER_KEY_PER_MINUTE` | proofs one client key may send a minute; past it `429` (600) |
 //! | `API_CORS_ALLOWED_ORIGINS` | comma-separated origins allowed to call `/api/*` (none by default) |
 //! | `JWKS_REFRESH_SECS` | background key refresh period (600) |
 //! | `JWKS_MAX_FETCHES_PER_MINUTE` | on-demand refetches on unknown `kid` (5) |
@@ -214,6 +215,12 @@ impl AuthConfig {
             nonce_period: flag(&env, "DPOP_NONCE")?
                 .unwrap_or(false)
                 .then_some(DEFAULT_NONCE_PERIOD),
+            proofs_per_key_per_minute: number(
+                &env,
+                "DPOP_PROOFS_PER_KEY_PER_MINUTE",
+                u64::from(dpop_defaults.proofs_per_key_per_minute),
+                1..=1_000_000,
+            )? as u32,
         };
         if use_dpop && dpop.mode == DpopMode::Off {
             return Err(ConfigError(

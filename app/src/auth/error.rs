@@ -33,6 +33,8 @@ pub enum AuthError {
     UseDpopNonce,
     /// The shared replay store (Redis) does not answer: DPoP requests fail closed.
     ReplayStoreUnavailable,
+    /// This DPoP key sent more proofs than its quota (`429`, `Retry-After`).
+    TooManyProofs { retry_after_secs: u32 },
 }
 
 /// Why a token was refused: a fixed description for clients and logs, and a
@@ -67,6 +69,8 @@ pub enum TokenProblem {
     BoundTokenAsBearer,
     /// A token without `cnf.jkt` sent with the DPoP scheme.
     NotBound,
+    /// A `cnf` binding this API cannot check (e.g. a certificate's `x5t#S256`).
+    UnsupportedConfirmation,
 }
 
 impl TokenProblem {
@@ -88,6 +92,9 @@ impl TokenProblem {
                 "The token is DPoP-bound: send it with the DPoP scheme and a proof"
             }
             Self::NotBound => "The token is not DPoP-bound: send it with the Bearer scheme",
+            Self::UnsupportedConfirmation => {
+                "The token is bound (cnf) in a way this API cannot check"
+            }
         }
     }
 
@@ -108,6 +115,7 @@ impl TokenProblem {
             Self::WrongAudience => "wrong_audience",
             Self::BoundTokenAsBearer => "bound_token_as_bearer",
             Self::NotBound => "not_bound",
+            Self::UnsupportedConfirmation => "unsupported_binding",
         }
     }
 }
@@ -131,6 +139,7 @@ impl AuthError {
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::InsufficientScope(_) => StatusCode::FORBIDDEN,
             Self::KeysUnavailable | Self::ReplayStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyProofs { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -144,6 +153,7 @@ impl AuthError {
             Self::KeysUnavailable | Self::ReplayStoreUnavailable => "temporarily_unavailable",
             Self::InvalidProof(_) => "invalid_dpop_proof",
             Self::UseDpopNonce => "use_dpop_nonce",
+            Self::TooManyProofs { .. } => "rate_limited",
         }
     }
 
@@ -159,6 +169,9 @@ impl AuthError {
             Self::ReplayStoreUnavailable => {
                 "DPoP proofs cannot be checked for replay right now; retry later"
             }
+            Self::TooManyProofs { .. } => {
+                "Too many DPoP proofs from this key; retry after the time given"
+            }
         }
     }
 
@@ -173,6 +186,7 @@ impl AuthError {
             Self::InvalidProof(problem) => problem.label(),
             Self::UseDpopNonce => "use_dpop_nonce",
             Self::ReplayStoreUnavailable => "replay_store_unavailable",
+            Self::TooManyProofs { .. } => "dpop_rate_limited",
         }
     }
 
@@ -180,7 +194,10 @@ impl AuthError {
     /// a request that sent no credentials, or an error without a challenge.
     fn challenge_params(&self) -> Option<String> {
         match self {
-            Self::MissingToken | Self::KeysUnavailable | Self::ReplayStoreUnavailable => None,
+            Self::MissingToken
+            | Self::KeysUnavailable
+            | Self::ReplayStoreUnavailable
+            | Self::TooManyProofs { .. } => None,
             Self::InsufficientScope(scope) => Some(format!(
                 "error=\"insufficient_scope\", scope=\"{scope}\", error_description=\"{}\"",
                 self.description()
@@ -236,7 +253,9 @@ impl Refusal {
     pub fn challenge(&self) -> Option<String> {
         if matches!(
             self.error,
-            AuthError::KeysUnavailable | AuthError::ReplayStoreUnavailable
+            AuthError::KeysUnavailable
+                | AuthError::ReplayStoreUnavailable
+                | AuthError::TooManyProofs { .. }
         ) {
             return None;
         }
@@ -272,7 +291,9 @@ impl Refusal {
                 headers.push((header::WWW_AUTHENTICATE, value));
             }
         }
-        if self.status() == StatusCode::SERVICE_UNAVAILABLE {
+        if let AuthError::TooManyProofs { retry_after_secs } = self.error {
+            headers.push((header::RETRY_AFTER, HeaderValue::from(retry_after_secs)));
+        } else if self.status() == StatusCode::SERVICE_UNAVAILABLE {
             headers.push((header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS)));
         }
         if let Some(nonce) = self.nonce.as_deref() {

@@ -37,8 +37,12 @@ use crate::login::urls::with_slash;
 pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 /// Most keys a JWKS may hold (Auth0 publishes 2 or 3); a larger set is refused whole.
 pub const MAX_KEYS: usize = 64;
-/// Unknown `kid`s remembered at most (each for [`UNKNOWN_KID_TTL`]).
-const UNKNOWN_KIDS_CAPACITY: u64 = 10_000;
+/// Memory for remembered unknown `kid`s (each for [`UNKNOWN_KID_TTL`]), in bytes:
+/// about 10 000 `kid`s of usual length.
+const UNKNOWN_KIDS_BYTES: u64 = 1 << 20;
+/// Longest `kid` looked up at all (Auth0's are 20-some characters; a thumbprint
+/// is 43): a longer one is an unknown key, with no lookup, fetch or memory.
+pub const MAX_KID_LEN: usize = 128;
 const UNKNOWN_KID_TTL: Duration = Duration::from_secs(600);
 
 /// The keys from one successful fetch.
@@ -204,7 +208,9 @@ impl JwksCache {
             last_success: RwLock::new(None),
             attempts: AtomicU64::new(0),
             unknown_kids: moka::sync::Cache::builder()
-                .max_capacity(UNKNOWN_KIDS_CAPACITY)
+                // Bytes, not entries: the key text plus what moka keeps per entry.
+                .weigher(|kid: &String, _: &u64| u32::try_from(kid.len() + 64).unwrap_or(u32::MAX))
+                .max_capacity(UNKNOWN_KIDS_BYTES)
                 .time_to_live(UNKNOWN_KID_TTL)
                 .build(),
             refetch_wanted: Notify::new(),
@@ -243,6 +249,9 @@ impl JwksCache {
     /// The key for `kid`, refetching the JWKS once if it is unknown (see module docs).
     /// Callers check first that the token's `alg` is one a key could allow.
     pub async fn key_for(&self, kid: Option<&str>) -> Result<Arc<VerifyKey>, KeyLookupError> {
+        if kid.is_some_and(|kid| kid.len() > MAX_KID_LEN) {
+            return Err(KeyLookupError::UnknownKey);
+        }
         let result = self.lookup(kid);
         if !matches!(result, Err(KeyLookupError::UnknownKey)) {
             return result;

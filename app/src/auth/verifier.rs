@@ -35,6 +35,16 @@ pub const TOKEN_CACHE_CAPACITY: u64 = 10_000;
 
 const MALFORMED: AuthError = AuthError::InvalidToken(TokenProblem::Malformed);
 const TOO_LONG: AuthError = AuthError::InvalidToken(TokenProblem::TooLong);
+
+/// A token longer than [`MAX_TOKEN_LEN`] is refused before anything else is done
+/// with it (hashing it for the cache included).
+pub fn check_token_length(token: &str) -> Result<(), AuthError> {
+    if token.len() > MAX_TOKEN_LEN {
+        Err(TOO_LONG)
+    } else {
+        Ok(())
+    }
+}
 const MISSING_CLAIM: AuthError = AuthError::InvalidToken(TokenProblem::MissingClaim);
 
 /// The JOSE header fields we read; every other field is ignored.
@@ -98,6 +108,7 @@ impl Verifier {
     /// verified before are answered from the cache until their `exp`, while the key
     /// that verified them is still published.
     pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, AuthError> {
+        check_token_length(token)?;
         self.verify_hashed(token, VerifiedTokenCache::hash(token))
             .await
     }
@@ -109,9 +120,7 @@ impl Verifier {
         token: &str,
         hash: TokenHash,
     ) -> Result<Arc<Claims>, AuthError> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(TOO_LONG);
-        }
+        check_token_length(token)?;
         let now = get_current_timestamp();
         if let Some(claims) = self.cache.get(&hash, now, |kid| self.jwks.lookup(kid).ok()) {
             metrics::token_cache(true);
@@ -146,9 +155,7 @@ impl Verifier {
         &self,
         token: &str,
     ) -> Result<(Claims, Arc<VerifyKey>, Option<String>), AuthError> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(TOO_LONG);
-        }
+        check_token_length(token)?;
         let (message, signature) = token.rsplit_once('.').ok_or(MALFORMED)?;
         let (header, payload) = message.split_once('.').ok_or(MALFORMED)?;
         if payload.contains('.') {

@@ -18,7 +18,16 @@ pub fn safe_return_to(origin: &str, candidate: &str) -> String {
         return "/".into();
     };
     match base.join(candidate) {
-        Ok(url) if url.origin() == base.origin() => url[url::Position::BeforePath..].to_owned(),
+        // The result is used as a path: one that starts with `//` or `/\\` would
+        // be read as another host (`http://app//evil.example` has that path).
+        Ok(url) if url.origin() == base.origin() => {
+            let path = &url[url::Position::BeforePath..];
+            if path.starts_with("//") || path.starts_with("/\\") {
+                "/".into()
+            } else {
+                path.to_owned()
+            }
+        }
         _ => "/".into(),
     }
 }
@@ -109,6 +118,10 @@ mod tests {
             ("http://127.0.0.1:3001/", "/"),
             ("javascript:alert(1)", "/"),
             ("data:text/html,hi", "/"),
+            // Same origin, but a path that reads as another host.
+            ("http://127.0.0.1:3000//evil.example", "/"),
+            ("/.//evil.example", "/"),
+            ("/x/..//evil.example/p", "/"),
             ("", "/"),
         ] {
             assert_eq!(safe_return_to(origin, candidate), expected, "{candidate:?}");

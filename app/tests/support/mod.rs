@@ -125,10 +125,47 @@ impl TestKey {
         }
         encode(&header, &claims, &self.encoding).expect("signing works")
     }
+
+    /// [`Self::proof`] with `extra` members added to its JOSE header (signed over
+    /// as they are): the same key, a different header text.
+    pub fn proof_with_header(
+        &self,
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+        extra: Value,
+    ) -> String {
+        let proof = self.proof(method, url, token, json!({}));
+        let payload = proof.split('.').nth(1).expect("payload").to_owned();
+        let mut header = json!({
+            "typ": "dpop+jwt",
+            "alg": serde_json::to_value(self.alg).expect("alg"),
+            "jwk": Jwk::from_encoding_key(&self.encoding, self.alg).expect("jwk"),
+        });
+        for (k, v) in extra.as_object().expect("object") {
+            header[k] = v.clone();
+        }
+        let message = format!("{}.{payload}", b64(header.to_string().as_bytes()));
+        let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, self.alg)
+            .expect("signing works");
+        format!("{message}.{signature}")
+    }
 }
 
 pub fn now() -> u64 {
     get_current_timestamp()
+}
+
+/// Waits until `done` holds, failing the test (not hanging it) after ten seconds.
+pub async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// Claims like an Auth0 access token for `issuer`, valid for ten minutes.
@@ -158,6 +195,8 @@ struct IssuerState {
     jwks_answer: Mutex<(String, Vec<u8>)>,
     jwks_uri: Mutex<Option<String>>,
     jwks_fetches: AtomicUsize,
+    /// How long the JWKS answer takes (a slow IdP).
+    jwks_delay: Mutex<Duration>,
 }
 
 /// The issuer's HTTP server. Dropping it (or [`TestIssuer::stop`]) stops serving.
@@ -180,14 +219,34 @@ impl TestIssuer {
             jwks_answer: Mutex::new(("application/json".into(), Vec::new())),
             jwks_uri: Mutex::new(None),
             jwks_fetches: AtomicUsize::new(0),
+            jwks_delay: Mutex::new(Duration::ZERO),
         });
         let router = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/.well-known/jwks.json", get(jwks))
             .route("/redirect", get(redirect))
             .with_state(state.clone());
+        // Its own accept loop rather than `axum::serve`: the connections live in a
+        // JoinSet owned by this task, so stopping the issuer closes kept-alive
+        // connections too (a stopped issuer must not answer anybody).
         let task = tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("issuer serves");
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let service = hyper_util::service::TowerToHyperService::new(router.clone());
+                connections.spawn(async move {
+                    let builder = hyper_util::server::conn::auto::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    );
+                    let _ = builder
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+                // Reap the finished ones as we go.
+                while connections.try_join_next().is_some() {}
+            }
         });
         Self {
             issuer,
@@ -199,6 +258,11 @@ impl TestIssuer {
     /// Makes discovery name another issuer (a misconfigured or hostile IdP).
     pub fn set_discovery_issuer(&self, issuer: &str) {
         *self.state.discovery_issuer.lock().unwrap() = Some(issuer.to_owned());
+    }
+
+    /// Makes every JWKS answer take `delay` from now on (a slow IdP).
+    pub fn set_jwks_delay(&self, delay: Duration) {
+        *self.state.jwks_delay.lock().unwrap() = delay;
     }
 
     /// Publishes exactly these keys from now on (key rotation).
@@ -228,6 +292,7 @@ impl TestIssuer {
         self.state.jwks_fetches.load(Ordering::SeqCst)
     }
 
+    /// Stops serving: the listener and every open connection close.
     pub fn stop(&self) {
         self.task.abort();
     }
@@ -294,6 +359,8 @@ async fn discovery(State(state): State<Arc<IssuerState>>) -> Json<Value> {
 
 async fn jwks(State(state): State<Arc<IssuerState>>) -> axum::response::Response {
     state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    let delay = *state.jwks_delay.lock().unwrap();
+    tokio::time::sleep(delay).await;
     let (content_type, body) = state.jwks_answer.lock().unwrap().clone();
     let body = if body.is_empty() {
         serde_json::to_vec(&json!({ "keys": *state.keys.lock().unwrap() })).unwrap()

@@ -25,7 +25,7 @@ pub use proof::{
 };
 pub use replay::{ReplayError, ReplayStore};
 
-use super::error::{AuthError, Refusal, Scheme};
+use super::error::{AuthError, Refusal, Scheme, TokenProblem};
 use super::Claims;
 
 /// Which schemes the API accepts.
@@ -60,6 +60,8 @@ pub struct DpopSettings {
     pub iat_window: Duration,
     /// `Some(period)`: proofs must carry a server nonce, rotated every period.
     pub nonce_period: Option<Duration>,
+    /// Proofs one key (`cnf.jkt`) may send a minute; past it, `429`.
+    pub proofs_per_key_per_minute: u32,
 }
 
 impl Default for DpopSettings {
@@ -68,6 +70,7 @@ impl Default for DpopSettings {
             mode: DpopMode::Allowed,
             iat_window: Duration::from_secs(60),
             nonce_period: None,
+            proofs_per_key_per_minute: 600,
         }
     }
 }
@@ -77,8 +80,9 @@ impl Default for DpopSettings {
 /// each. More than that per server: use Redis (`REDIS_URL`).
 pub const MEMORY_REPLAY_CAPACITY: u64 = 500_000;
 
-/// Client keys whose parsed proof header is remembered ([`ProofKeyCache`]).
-pub const PROOF_KEY_CACHE_CAPACITY: u64 = 10_000;
+/// Memory for clients' parsed proof headers ([`ProofKeyCache`]): about 4 000
+/// clients' keys.
+pub const PROOF_KEY_CACHE_BYTES: u64 = 8 << 20;
 
 pub const DPOP: HeaderName = HeaderName::from_static("dpop");
 
@@ -100,19 +104,28 @@ impl Dpop {
             settings,
             public_url,
             replay,
-            keys: ProofKeyCache::new(PROOF_KEY_CACHE_CAPACITY),
+            keys: ProofKeyCache::new(PROOF_KEY_CACHE_BYTES),
             nonces: tokio::sync::OnceCell::new(),
         }
     }
 
     /// In-process replay store, no public URL.
     pub fn in_memory(settings: DpopSettings) -> Self {
-        let replay = ReplayStore::memory(MEMORY_REPLAY_CAPACITY, settings.iat_window);
+        let replay = ReplayStore::memory(
+            MEMORY_REPLAY_CAPACITY,
+            settings.iat_window,
+            settings.proofs_per_key_per_minute,
+        );
         Self::new(settings, None, replay)
     }
 
     pub fn mode(&self) -> DpopMode {
         self.settings.mode
+    }
+
+    /// The remembered proof headers (their memory is bounded; tests look).
+    pub fn proof_keys(&self) -> &ProofKeyCache {
+        &self.keys
     }
 
     /// Ready unless DPoP is on and its shared store does not answer.
@@ -147,18 +160,27 @@ impl Dpop {
             .map(Some)
     }
 
-    /// The public URL of the request (`htu` must match it).
-    fn request_url(&self, parts: &Parts) -> Option<String> {
+    /// The public URL of the request (`htu` must match it): `PUBLIC_URL` and the
+    /// path, else `http://` + the `Host` header (HTTP/2: the `:authority`) + the
+    /// path, where the host must be a host name or IP address and an optional
+    /// port, nothing else (`400` otherwise: a `Host` such as `a.example/x?` would
+    /// otherwise make up a URL of the client's choosing).
+    fn request_url(&self, parts: &Parts) -> Result<String, AuthError> {
         let path = parts.uri.path();
         match &self.public_url {
-            Some(origin) => Some(origin.join(path).ok()?.to_string()),
+            Some(origin) => origin
+                .join(path)
+                .map(String::from)
+                .map_err(|_| AuthError::InvalidProof(DpopError::WrongUrl)),
             None => {
                 let host = parts
                     .headers
                     .get(header::HOST)
                     .and_then(|host| host.to_str().ok())
-                    .or_else(|| parts.uri.authority().map(|a| a.as_str()))?;
-                Some(format!("http://{host}{path}"))
+                    .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+                    .filter(|host| is_host_and_port(host))
+                    .ok_or(AuthError::InvalidRequest("The Host header is malformed"))?;
+                Ok(format!("http://{host}{path}"))
             }
         }
     }
@@ -182,20 +204,21 @@ impl Dpop {
         let proof = proof
             .to_str()
             .map_err(|_| refuse(AuthError::InvalidProof(DpopError::NotOneProof)))?;
-        let url = self
-            .request_url(parts)
-            .ok_or_else(|| refuse(AuthError::InvalidProof(DpopError::WrongUrl)))?;
+        let url = self.request_url(parts).map_err(refuse)?;
+        let jkt = claims
+            .confirmation()
+            .ok()
+            .flatten()
+            .ok_or_else(|| refuse(AuthError::InvalidToken(TokenProblem::NotBound)))?;
         let target = ProofTarget {
             method: parts.method.as_str(),
             url: &url,
             access_token_hash: Some(token_hash),
+            key_thumbprint: Some(jkt),
         };
         let now = get_current_timestamp();
         let verified = verify_proof(proof, &target, now, self.settings.iat_window, &self.keys)
             .map_err(|error| refuse(AuthError::InvalidProof(error)))?;
-        if claims.dpop_jkt() != Some(verified.jkt.as_str()) {
-            return Err(refuse(AuthError::InvalidProof(DpopError::KeyMismatch)));
-        }
         if let Some(nonces) = self.nonces().await.map_err(refuse)? {
             let fresh = verified
                 .nonce
@@ -215,7 +238,68 @@ impl Dpop {
                 refuse(match error {
                     ReplayError::Replayed => AuthError::InvalidProof(DpopError::Replayed),
                     ReplayError::Unavailable => AuthError::ReplayStoreUnavailable,
+                    ReplayError::OverQuota { retry_after_secs } => {
+                        AuthError::TooManyProofs { retry_after_secs }
+                    }
                 })
             })
+    }
+}
+
+/// `host` or `host:port`, where host is a DNS name, an IPv4 address or a
+/// bracketed IPv6 address: what a `Host` header may hold (RFC 9110 7.2), with
+/// nothing (path, query, user info, spaces) that could change the URL built from it.
+fn is_host_and_port(text: &str) -> bool {
+    let (host, port) = match text.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => (host, Some(port)),
+        _ => (text, None),
+    };
+    let port_ok = port.is_none_or(|port| {
+        !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit())
+    });
+    let host_ok = if let Some(ip6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        ip6.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        !host.is_empty()
+            && host.len() <= 253
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
+    };
+    port_ok && host_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_header_is_a_host_and_an_optional_port_nothing_else() {
+        for good in [
+            "api.example.com",
+            "localhost:3000",
+            "127.0.0.1:8080",
+            "[::1]:3000",
+            "[::1]",
+            "API.Example.COM",
+        ] {
+            assert!(is_host_and_port(good), "{good}");
+        }
+        for bad in [
+            "",
+            "other.example/x?",
+            "other.example/x#",
+            "a b",
+            "user@api.example.com",
+            "api.example.com:",
+            "api.example.com:80x",
+            "api.example.com:123456",
+            "[::1",
+            "[not-ip]:80",
+            "api.example.com\\x",
+            "api.example.com?x",
+        ] {
+            assert!(!is_host_and_port(bad), "{bad:?}");
+        }
     }
 }

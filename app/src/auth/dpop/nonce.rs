@@ -54,7 +54,8 @@ impl Nonces {
             return false;
         };
         let current = self.step(now);
-        (step == current || step + 1 == current)
+        // Checked: a made-up step such as u64::MAX must not overflow.
+        (step == current || step.checked_add(1) == Some(current))
             // Constant-time comparison of the tag.
             && hmac::verify(&self.key, &step.to_be_bytes(), &tag).is_ok()
     }
@@ -104,6 +105,9 @@ mod tests {
             step.to_owned(),
             String::new(),
             "x.y".into(),
+            // The largest step: the "previous period" check must not overflow.
+            "18446744073709551615.AA".into(),
+            format!("{}.{tag}", u64::MAX),
         ] {
             assert!(!ours.is_valid(&forged, now), "{forged}");
         }

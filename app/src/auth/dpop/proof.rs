@@ -31,8 +31,13 @@ pub const PROOF_ALGORITHMS: &[Algorithm] = &[
 /// [`PROOF_ALGORITHMS`] as the `algs` of a `DPoP` challenge.
 pub const PROOF_ALGS: &str = "ES256 ES384 EdDSA RS256 PS256";
 
-/// Longest proof accepted, in bytes (an RSA-4096 `jwk` fits easily).
-pub const MAX_PROOF_LEN: usize = 8 * 1024;
+/// Longest proof accepted, in bytes: a proof signed with an RSA-4096 key (the
+/// largest accepted) and a long URL is about 2.5 KB.
+pub const MAX_PROOF_LEN: usize = 4 * 1024;
+
+/// Largest RSA proof key, in modulus bytes (4096 bits). Bigger keys cost more to
+/// verify and to remember, and no client needs them.
+pub const MAX_RSA_MODULUS_BYTES: usize = 512;
 
 /// Why a proof is refused (answered as `invalid_dpop_proof`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +119,10 @@ pub struct ProofTarget<'a> {
     /// match it); the verifier's token cache hashes the token the same way, so
     /// one hash serves both.
     pub access_token_hash: Option<&'a [u8; 32]>,
+    /// The thumbprint the access token is bound to (`cnf.jkt`), if any: a proof
+    /// whose key has another is refused before its signature is checked or its
+    /// header remembered.
+    pub key_thumbprint: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -235,8 +244,11 @@ fn proof_key(jwk: &ProofJwk<'_>, alg: Algorithm) -> Result<(Vec<u8>, String), Dp
             (x, canonical)
         }
         ("RSA", Algorithm::RS256 | Algorithm::PS256) => {
-            let der =
-                rsa_public_key_der(&decode(&jwk.n)?, &decode(&jwk.e)?).ok_or(DpopError::BadKey)?;
+            let n = decode(&jwk.n)?;
+            if n.len() > MAX_RSA_MODULUS_BYTES {
+                return Err(DpopError::BadKey);
+            }
+            let der = rsa_public_key_der(&n, &decode(&jwk.e)?).ok_or(DpopError::BadKey)?;
             let canonical = format!(
                 r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
                 text(&jwk.e),
@@ -255,6 +267,9 @@ fn proof_key(jwk: &ProofJwk<'_>, alg: Algorithm) -> Result<(Vec<u8>, String), Dp
 /// dropped, no query or fragment (RFC 9449 4.3 step 9, RFC 3986 normalization).
 pub fn normalize_htu(text: &str) -> Option<String> {
     let url = url::Url::parse(text).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
     let host = url.host_str()?;
     let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
     Some(format!("{}://{host}{port}{}", url.scheme(), url.path()))
@@ -281,12 +296,39 @@ struct ProofKey {
 
 /// A client signs every proof with one key, so its proofs share one header:
 /// headers are parsed once and remembered by their exact base64url text (which
-/// the signature covers), after a first valid signature. Bounded (moka).
+/// the signature covers), after a first valid signature, and only when the key
+/// is the one the token is bound to. Bounded in bytes, not entries (moka with a
+/// weigher): a client that varies its header (extra members) to make each one
+/// new can only push its own and others' entries out, never grow the process.
 pub struct ProofKeyCache(moka::sync::Cache<String, Arc<ProofKey>>);
 
+/// What an entry costs beyond its header text: the parsed key (aws-lc keeps a
+/// few hundred bytes, an RSA key up to about 1 KB), the thumbprint, moka's own.
+const ENTRY_OVERHEAD_BYTES: usize = 1024;
+
 impl ProofKeyCache {
-    pub fn new(capacity: u64) -> Self {
-        Self(moka::sync::Cache::new(capacity))
+    /// At most about `max_bytes` of memory.
+    pub fn new(max_bytes: u64) -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .weigher(|header: &String, _key: &Arc<ProofKey>| {
+                    u32::try_from(header.len() + ENTRY_OVERHEAD_BYTES).unwrap_or(u32::MAX)
+                })
+                .max_capacity(max_bytes)
+                .build(),
+        )
+    }
+
+    /// The estimated bytes held now (after pending evictions ran).
+    pub fn weighted_size(&self) -> u64 {
+        self.0.run_pending_tasks();
+        self.0.weighted_size()
+    }
+
+    /// The headers remembered now (after pending evictions ran).
+    pub fn entry_count(&self) -> u64 {
+        self.0.run_pending_tasks();
+        self.0.entry_count()
     }
 }
 
@@ -315,9 +357,10 @@ fn parse_header(header: &str) -> Result<ProofKey, DpopError> {
 }
 
 /// Every check of RFC 9449 4.3 but the replay and the nonce: shape, `typ`,
-/// `alg` from [`PROOF_ALGORITHMS`], a public `jwk`, the signature with that key,
-/// `htm`, `htu`, `iat` within `window` of `now` (both ways), `jti`, and `ath`.
-/// Headers seen before come parsed from `keys`.
+/// `alg` from [`PROOF_ALGORITHMS`], a public `jwk` (its thumbprint the token's
+/// `cnf.jkt` when the target names one), the signature with that key, `htm`,
+/// `htu`, `iat` within `window` of `now` (both ways), `jti`, and `ath`. Headers
+/// seen before come parsed from `keys`.
 pub fn verify_proof(
     proof: &str,
     target: &ProofTarget<'_>,
@@ -336,17 +379,27 @@ pub fn verify_proof(
             .map_err(|_| DpopError::Malformed)
     };
     let signature = decode(signature)?;
-    let verify = |key: &ProofKey| key.key.verify(key.alg, message.as_bytes(), &signature);
+    // The bound key first: no signature check, and nothing remembered, for a key
+    // the token is not bound to.
+    let check = |key: &ProofKey| {
+        if target.key_thumbprint.is_some_and(|jkt| jkt != key.jkt) {
+            Err(DpopError::KeyMismatch)
+        } else if key.key.verify(key.alg, message.as_bytes(), &signature) {
+            Ok(())
+        } else {
+            Err(DpopError::BadSignature)
+        }
+    };
     // One signature check either way; a header is remembered only after one
     // passed, so junk keys with junk signatures cannot crowd out real clients'.
     let key = match keys.0.get(header) {
-        Some(key) if verify(&key) => key,
-        Some(_) => return Err(DpopError::BadSignature),
+        Some(key) => {
+            check(&key)?;
+            key
+        }
         None => {
             let key = Arc::new(parse_header(header)?);
-            if !verify(&key) {
-                return Err(DpopError::BadSignature);
-            }
+            check(&key)?;
             keys.0.insert(header.to_owned(), key.clone());
             key
         }
@@ -371,8 +424,11 @@ fn check_claims(
         return Err(DpopError::WrongMethod);
     }
     let htu = claims.htu.as_deref().ok_or(DpopError::WrongUrl)?;
-    // Most proofs name the URL exactly as the API sees it: normalize only if not.
-    if htu != target.url && normalize_htu(htu) != normalize_htu(target.url) {
+    // Most proofs name the URL exactly as the API sees it (a URL the API built,
+    // so one that parses): normalize only if not, and then both sides must parse.
+    let same_url = htu == target.url
+        || normalize_htu(htu).is_some_and(|htu| Some(htu) == normalize_htu(target.url));
+    if !same_url {
         return Err(DpopError::WrongUrl);
     }
     let iat = claims
@@ -470,12 +526,21 @@ mod tests {
             method: "GET",
             url: URL,
             access_token_hash: Some(token_hash),
+            key_thumbprint: None,
         }
     }
 
+    const CACHE_BYTES: u64 = 1 << 20;
+
     fn check(proof: &str) -> Result<VerifiedProof, DpopError> {
         let hash = access_token_hash("the.access.token");
-        verify_proof(proof, &target(&hash), NOW, WINDOW, &ProofKeyCache::new(16))
+        verify_proof(
+            proof,
+            &target(&hash),
+            NOW,
+            WINDOW,
+            &ProofKeyCache::new(CACHE_BYTES),
+        )
     }
 
     #[test]
@@ -508,7 +573,7 @@ mod tests {
             url: "https://api.example.com/api/private?x=1",
             ..target(&hash)
         };
-        assert!(verify_proof(&p, &t, NOW, WINDOW, &ProofKeyCache::new(16)).is_ok());
+        assert!(verify_proof(&p, &t, NOW, WINDOW, &ProofKeyCache::new(CACHE_BYTES)).is_ok());
     }
 
     #[test]
@@ -610,7 +675,7 @@ mod tests {
 
     #[test]
     fn a_remembered_header_still_needs_a_valid_signature_every_time() {
-        let keys = ProofKeyCache::new(16);
+        let keys = ProofKeyCache::new(CACHE_BYTES);
         let hash = access_token_hash("the.access.token");
         let es = |claims: Value| proof("ec-p256.pem", Algorithm::ES256, json!({}), claims);
         let first = verify_proof(&es(json!({})), &target(&hash), NOW, WINDOW, &keys).unwrap();
@@ -671,5 +736,87 @@ mod tests {
         ] {
             assert_eq!(check(junk), Err(DpopError::Malformed), "{junk:.20}");
         }
+    }
+
+    /// Known answers from the RFCs themselves, not from this code's own helpers.
+    #[test]
+    fn thumbprints_and_ath_match_the_published_examples() {
+        // RFC 9449 section 7.1: the access token and its `ath`.
+        assert_eq!(
+            token_hash("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"),
+            "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo"
+        );
+        let thumbprint = |jwk: Value, alg: Algorithm| {
+            let text = jwk.to_string();
+            let jwk: ProofJwk = serde_json::from_str(&text).unwrap();
+            proof_key(&jwk, alg).unwrap().1
+        };
+        // RFC 9449 section 4.2 (the proof's key) and 6.1 (the token's cnf.jkt).
+        assert_eq!(
+            thumbprint(
+                json!({"kty": "EC", "crv": "P-256",
+                       "x": "l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs",
+                       "y": "9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"}),
+                Algorithm::ES256
+            ),
+            "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+        );
+        // RFC 7638 section 3.1 (members in another order, and one extra).
+        assert_eq!(
+            thumbprint(
+                json!({"kty": "RSA", "alg": "RS256", "kid": "2011-04-29", "e": "AQAB",
+                       "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"}),
+                Algorithm::RS256
+            ),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+    }
+
+    #[test]
+    fn a_key_other_than_the_bound_one_is_refused_and_not_remembered() {
+        let keys = ProofKeyCache::new(CACHE_BYTES);
+        let hash = access_token_hash("the.access.token");
+        let p = proof("ec-p256.pem", Algorithm::ES256, json!({}), json!({}));
+        let bound_elsewhere = ProofTarget {
+            key_thumbprint: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"),
+            ..target(&hash)
+        };
+        assert_eq!(
+            verify_proof(&p, &bound_elsewhere, NOW, WINDOW, &keys),
+            Err(DpopError::KeyMismatch)
+        );
+        assert_eq!(keys.entry_count(), 0);
+        // Its own thumbprint: accepted and remembered.
+        let jkt = verify_proof(&p, &target(&hash), NOW, WINDOW, &keys)
+            .unwrap()
+            .jkt;
+        let bound_here = ProofTarget {
+            key_thumbprint: Some(&jkt),
+            ..target(&hash)
+        };
+        let again = proof(
+            "ec-p256.pem",
+            Algorithm::ES256,
+            json!({}),
+            json!({"jti": "proof-2"}),
+        );
+        assert!(verify_proof(&again, &bound_here, NOW, WINDOW, &keys).is_ok());
+        assert_eq!(keys.entry_count(), 1);
+        // Remembered, but still refused for a token bound to another key.
+        assert_eq!(
+            verify_proof(&again, &bound_elsewhere, NOW, WINDOW, &keys),
+            Err(DpopError::KeyMismatch)
+        );
+    }
+
+    #[test]
+    fn rsa_proof_keys_past_4096_bits_are_refused() {
+        let n = URL_SAFE_NO_PAD.encode([0xC5u8; MAX_RSA_MODULUS_BYTES + 1]);
+        let text = json!({"kty": "RSA", "e": "AQAB", "n": n}).to_string();
+        let jwk: ProofJwk = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            proof_key(&jwk, Algorithm::RS256).err(),
+            Some(DpopError::BadKey)
+        );
     }
 }
