@@ -2,7 +2,7 @@
 // Chromium start.
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as path from 'path';
-import { expect, Page } from '@playwright/test';
+import { APIRequestContext, expect, Page } from '@playwright/test';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const SERVER_BIN = path.join(REPO_ROOT, 'target', 'release', 'server');
@@ -60,6 +60,27 @@ export async function logIn(page: Page, email: string): Promise<void> {
   await button.click();
   await logInAtIdp(page, email);
   await expect(page.getByTestId('user-name')).toBeVisible();
+}
+
+/** The access token the page's next POST to a path ending in `pathEnd` carries
+ * (`Authorization: Bearer|DPoP <token>`). Call before the action that sends it. */
+export function nextAccessToken(page: Page, pathEnd: string): Promise<string> {
+  return page
+    .waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname.endsWith(pathEnd))
+    .then(async (r) => ((await r.allHeaders())['authorization'] ?? '').replace(/^(Bearer|DPoP) /, ''));
+}
+
+/** Waits until the API at `base` refuses a Bearer `token` (it has expired there,
+ * clock tolerance included): the event renewal tests need, not a guess at how long
+ * that takes. Fails after 20 s. */
+export async function waitUntilApiRefuses(request: APIRequestContext, base: string, token: string): Promise<void> {
+  expect(token).toBeTruthy();
+  await expect
+    .poll(
+      async () => (await request.get(`${base}/api/private`, { headers: { Authorization: `Bearer ${token}` } })).status(),
+      { timeout: 20_000, intervals: [250] },
+    )
+    .toBe(401);
 }
 
 /** Clicks an External API button (once hydrated). */

@@ -323,6 +323,45 @@ async fn unknown_kid_triggers_one_refetch_then_rotated_keys_verify() {
 }
 
 #[tokio::test]
+async fn an_overlong_kid_is_unknown_without_a_lookup_or_a_fetch() {
+    let rsa = TestKey::rsa_a();
+    let issuer = TestIssuer::start(&[&rsa]).await;
+    let verifier = issuer.verifier().await;
+    let fetches = issuer.jwks_fetches();
+    // Even published under that kid: a kid past the bound is never looked up.
+    let long_kid = "k".repeat(app::auth::jwks::MAX_KID_LEN + 1);
+    let mut published = rsa.jwk.clone();
+    published["kid"] = json!(long_kid);
+    issuer.set_raw_keys(vec![rsa.jwk.clone(), published]);
+    let token = rsa.sign_with(
+        Header {
+            kid: Some(long_kid),
+            ..Header::new(Algorithm::RS256)
+        },
+        &claims(&issuer.issuer),
+    );
+    assert_eq!(
+        invalid(verifier.verify(&token).await),
+        "The token is signed with an unknown key"
+    );
+    assert_eq!(issuer.jwks_fetches(), fetches, "no refetch for it");
+    // A kid at the bound is looked up as usual (and refetched once).
+    let kid = "k".repeat(app::auth::jwks::MAX_KID_LEN);
+    let mut published = rsa.jwk.clone();
+    published["kid"] = json!(kid);
+    issuer.set_raw_keys(vec![rsa.jwk.clone(), published]);
+    let token = rsa.sign_with(
+        Header {
+            kid: Some(kid),
+            ..Header::new(Algorithm::RS256)
+        },
+        &claims(&issuer.issuer),
+    );
+    assert!(verifier.verify(&token).await.is_ok());
+    assert_eq!(issuer.jwks_fetches(), fetches + 1);
+}
+
+#[tokio::test]
 async fn a_flood_of_unknown_kids_causes_bounded_fetches() {
     let rsa = TestKey::rsa_a();
     let issuer = TestIssuer::start(&[&rsa]).await;

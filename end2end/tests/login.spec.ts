@@ -1,5 +1,7 @@
 import { expect, Page, test } from '@playwright/test';
-import { ISSUER, SPARE_ADDR, logIn, logInAtIdp, ping, startSpareServer, tokenResponse } from '../support';
+import {
+  ISSUER, SPARE_ADDR, logIn, logInAtIdp, nextAccessToken, ping, startSpareServer, tokenResponse, waitUntilApiRefuses,
+} from '../support';
 
 const PRIVATE = 'Hello from a private endpoint! You need to be authenticated to see this.';
 const SCOPED = 'Hello from a private endpoint! You need to be authenticated and have a scope of read:messages to see this.';
@@ -100,11 +102,16 @@ test('expired access tokens are renewed with the refresh token', async ({ page }
   await page.goto('/external-api');
   await logIn(page, 'carol@example.com'); // her access tokens live 2 seconds
 
+  const sent = nextAccessToken(page, '/api/ping_protected');
   await ping(page, 'Ping protected');
   await expect(page.getByTestId('api-result')).toHaveText(PRIVATE);
-  // Long enough for the token to be expired for the API too (its tolerance is 5 s).
-  await page.waitForTimeout(8_000);
+  // Until the token sent is expired for the API too (its tolerance is 5 s): only a
+  // renewed token can pass now.
+  const first = await sent;
+  await waitUntilApiRefuses(page.request, '', first);
+  const renewed = nextAccessToken(page, '/api/ping_protected');
   await ping(page, 'Ping protected');
+  expect(await renewed).not.toBe(first);
   await expect(page.getByTestId('api-result')).toHaveText(PRIVATE);
   await expect(page.getByTestId('user-name')).toHaveText('Carol Shortlived');
   expect(refreshes.length).toBeGreaterThanOrEqual(2);
