@@ -232,3 +232,28 @@ test('a renewal that meets a 503 keeps the session and retries', async ({ browse
     server.kill('SIGKILL');
   }
 });
+
+test('a silent check refused right after a login on a loopback origin logs one line pointing at the README', async ({ page }) => {
+  await page.goto('/');
+  await logIn(page, 'bob@example.com');
+  const warnings: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'warning') warnings.push(message.text());
+  });
+  // The IdP refuses the reload's silent check, as Auth0 does for loopback
+  // ("non-verifiable") callback URLs.
+  const silentAuthorize = (url: URL) => url.href.startsWith(`${ISSUER}auth?`) && url.searchParams.get('prompt') === 'none';
+  await page.route(silentAuthorize, async (route) => {
+    const asked = new URL(route.request().url());
+    const answer = new URL(asked.searchParams.get('redirect_uri')!);
+    answer.searchParams.set('error', 'login_required');
+    answer.searchParams.set('state', asked.searchParams.get('state')!);
+    await route.fulfill({ status: 302, headers: { location: answer.href } });
+  });
+  await page.reload();
+  await expect(loginButton(page)).toBeEnabled();
+  await expect
+    .poll(() => warnings.filter((w) => w.includes('Using your Auth0 tenant')).length)
+    .toBe(1);
+  expect(warnings.join('\n')).toContain('prompt=none');
+});

@@ -47,7 +47,7 @@ impl Fixture {
         let issuer = TestIssuer::start(&[&key]).await;
         let mut config = issuer.config();
         adjust(&mut config);
-        let app = app_with(&config, issuer.verifier().await);
+        let app = app_with(&config, issuer.verifier_for(&config).await);
         Self { issuer, key, app }
     }
 
@@ -204,6 +204,39 @@ async fn rest_scoped_needs_read_messages_in_scope_or_permissions() {
             answer.json()["message"],
             app::api::ssr::scoped_message().message
         );
+    }
+}
+
+#[tokio::test]
+async fn with_permissions_only_a_scope_claim_does_not_grant_read_messages() {
+    // An Auth0 API with RBAC: `scope` holds whatever the authorize request asked
+    // for, so only `permissions` may grant.
+    let f = Fixture::with_config(|config| config.permissions_only = true).await;
+    for (grant, status) in [
+        (
+            json!({"scope": "openid read:messages"}),
+            StatusCode::FORBIDDEN,
+        ),
+        (json!({"permissions": ["read:messages"]}), StatusCode::OK),
+        (
+            json!({"scope": "openid read:messages", "permissions": []}),
+            StatusCode::FORBIDDEN,
+        ),
+    ] {
+        let token = f.token(grant.clone());
+        for request in [
+            get("/api/private-scoped", &[&format!("Bearer {token}")]),
+            Request::post("/api/ping_scoped")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ACCEPT, "application/json")
+                .body(Body::empty())
+                .unwrap(),
+        ] {
+            let path = request.uri().path().to_owned();
+            let answer = f.send(request).await;
+            assert_eq!(answer.status, status, "{path} {grant}: {}", answer.body);
+        }
     }
 }
 

@@ -89,6 +89,7 @@ pub struct Authenticated {
     /// The scheme the token came with.
     pub scheme: Scheme,
     mode: DpopMode,
+    permissions_only: bool,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
@@ -138,17 +139,21 @@ impl Authenticated {
             claims,
             scheme,
             mode: dpop.mode(),
+            permissions_only: verifier.permissions_only(),
         })
     }
 
-    /// `Ok` when the token grants `scope`, else the 403 answer (in the scheme used).
+    /// `Ok` when the token grants `scope` (by `permissions` alone with
+    /// `API_PERMISSIONS_ONLY`), else the 403 answer (in the scheme used).
     pub fn require_scope(&self, scope: &'static str) -> Result<(), Refusal> {
-        self.claims.require_scope(scope).map_err(|error| Refusal {
-            error,
-            scheme: self.scheme,
-            mode: self.mode,
-            nonce: None,
-        })
+        self.claims
+            .require_scope(scope, self.permissions_only)
+            .map_err(|error| Refusal {
+                error,
+                scheme: self.scheme,
+                mode: self.mode,
+                nonce: None,
+            })
     }
 }
 

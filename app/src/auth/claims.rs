@@ -85,9 +85,23 @@ impl Claims {
             .any(|granted| granted == scope)
     }
 
-    /// `Ok` when `scope` is granted, else the 403 answer.
-    pub fn require_scope(&self, scope: &'static str) -> Result<(), AuthError> {
-        let granted = self.has_scope(scope);
+    /// True when `scope` is in `permissions` (Auth0 RBAC), whatever `scope` says.
+    pub fn has_permission(&self, scope: &str) -> bool {
+        self.permissions.iter().any(|granted| granted == scope)
+    }
+
+    /// `Ok` when `scope` is granted (with `permissions_only`, by `permissions`
+    /// alone), else the 403 answer.
+    pub fn require_scope(
+        &self,
+        scope: &'static str,
+        permissions_only: bool,
+    ) -> Result<(), AuthError> {
+        let granted = if permissions_only {
+            self.has_permission(scope)
+        } else {
+            self.has_scope(scope)
+        };
         super::metrics::scope_check(scope, granted);
         if granted {
             Ok(())
@@ -118,7 +132,13 @@ mod tests {
         assert!(by_permission.has_scope("read:messages"));
         assert!(!neither.has_scope("read:messages"));
         assert_eq!(
-            neither.require_scope("read:messages"),
+            neither.require_scope("read:messages", false),
+            Err(AuthError::InsufficientScope("read:messages"))
+        );
+        // Permissions only (API_PERMISSIONS_ONLY): `scope` no longer counts.
+        assert_eq!(by_permission.require_scope("read:messages", true), Ok(()));
+        assert_eq!(
+            by_scope.require_scope("read:messages", true),
             Err(AuthError::InsufficientScope("read:messages"))
         );
         assert_eq!(by_scope.scopes, ["openid", "read:messages"]);

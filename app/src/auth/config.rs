@@ -1,8 +1,9 @@
 //! [`AuthConfig`]: who issues the tokens the API accepts, for which audience.
 //!
 //! Read from `auth_config.json` (path: `AUTH0_CONFIG`; the Auth0 sample's keys
-//! `domain`, `clientId`, `audience`, plus `issuer` for any other OpenID provider),
-//! then overridden by the environment:
+//! `domain`, `clientId`, `audience`, `appOrigin`, `apiOrigin`, plus `issuer` for
+//! any other OpenID provider), then overridden by the environment. A key the file
+//! does not know is refused, naming the known key it was probably meant to be.
 //!
 //! | variable | meaning |
 //! |---|---|
@@ -17,7 +18,8 @@
 //! | `DPOP_NONCE` | `true`: DPoP proofs must carry a server nonce (`false` by default) |
 //! | `DPOP_IAT_WINDOW_SECS` | how far a proof's `iat` may be from now, either way (60) |
 //! | `DPOP_PROOFS_PER_KEY_PER_MINUTE` | proofs one client key may send a minute; past it `429` (600) |
-//! | `API_CORS_ALLOWED_ORIGINS` | comma-separated origins allowed to call `/api/*` (none by default) |
+//! | `API_CORS_ALLOWED_ORIGINS` | comma-separated origins allowed to call `/api/*` (none by default; the file's `appOrigin` is added) |
+//! | `API_PERMISSIONS_ONLY` | `true`: a required scope must be in the token's `permissions` (Auth0 RBAC), `scope` does not count (`false` by default) |
 //! | `JWKS_REFRESH_SECS` | background key refresh period (600) |
 //! | `JWKS_MAX_FETCHES_PER_MINUTE` | on-demand refetches on unknown `kid` (5) |
 //! | `JWT_CLOCK_TOLERANCE_SECS` | leeway on `exp`/`nbf` (5) |
@@ -66,6 +68,9 @@ pub struct AuthConfig {
     pub token_storage: TokenStorage,
     pub refresh_tokens: bool,
     pub cors_allowed_origins: Vec<String>,
+    /// A required scope counts only from the token's `permissions` (Auth0 RBAC),
+    /// never from `scope`, which a client can ask for when RBAC is off.
+    pub permissions_only: bool,
     pub clock_tolerance_secs: u64,
     pub jwks: JwksSettings,
     /// The browser asks for DPoP-bound tokens.
@@ -86,9 +91,15 @@ impl std::fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// `auth_config.json`, as in Auth0's sample (empty strings count as unset).
+/// `appOrigin` and `apiOrigin` are the keys of the sample's React + Express
+/// version: its SPA's origin (here: allowed to call `/api/*` from a browser, as
+/// the sample's API allowed it) and its API's (here the API is this same server).
 #[derive(Default, Deserialize)]
 #[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfigFile {
+    pub app_origin: Option<String>,
+    pub api_origin: Option<String>,
+    pub permissions_only: Option<bool>,
     pub domain: Option<String>,
     pub issuer: Option<String>,
     pub client_id: Option<String>,
@@ -100,12 +111,65 @@ pub struct ConfigFile {
     pub dpop_mode: Option<String>,
 }
 
+/// The keys [`ConfigFile`] reads (serde's names).
+pub const CONFIG_FILE_KEYS: &[&str] = &[
+    "domain",
+    "issuer",
+    "clientId",
+    "audience",
+    "tokenStorage",
+    "useRefreshTokens",
+    "corsAllowedOrigins",
+    "useDpop",
+    "dpopMode",
+    "appOrigin",
+    "apiOrigin",
+    "permissionsOnly",
+];
+
+/// The known key `unknown` was probably meant to be: the same but for case,
+/// `_` or `-`, or at most two edits away.
+fn meant_key(unknown: &str) -> Option<&'static str> {
+    let folded = |key: &str| key.replace(['_', '-'], "").to_ascii_lowercase();
+    let unknown_folded = folded(unknown);
+    CONFIG_FILE_KEYS
+        .iter()
+        .map(|key| (*key, strsim::levenshtein(&unknown_folded, &folded(key))))
+        .filter(|(_, distance)| *distance <= 2)
+        .min_by_key(|(_, distance)| *distance)
+        .map(|(key, _)| key)
+}
+
 impl ConfigFile {
+    /// Parses the file's text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let invalid =
+            |error: serde_json::Error| ConfigError(format!("{origin} is not valid: {error}"));
+        let value: serde_json::Value = serde_json::from_str(text).map_err(invalid)?;
+        // Unknown keys first, by name: serde would only say "unknown field".
+        if let Some(object) = value.as_object() {
+            for key in object.keys() {
+                if CONFIG_FILE_KEYS.contains(&key.as_str()) {
+                    continue;
+                }
+                return Err(ConfigError(match meant_key(key) {
+                    Some(meant) => {
+                        format!("{origin}: unknown key {key:?}; did you mean {meant:?}?")
+                    }
+                    None => format!(
+                        "{origin}: unknown key {key:?}; the keys are {}",
+                        CONFIG_FILE_KEYS.join(", ")
+                    ),
+                }));
+            }
+        }
+        serde_json::from_value(value).map_err(invalid)
+    }
+
     /// Reads the file; a missing file is an empty one (everything from the environment).
     pub fn read(path: &Path) -> Result<Self, ConfigError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => serde_json::from_str(&text)
-                .map_err(|error| ConfigError(format!("{} is not valid: {error}", path.display()))),
+            Ok(text) => Self::parse(&text, &path.display().to_string()),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(error) => Err(ConfigError(format!(
                 "cannot read {}: {error}",
@@ -173,7 +237,7 @@ impl AuthConfig {
             return Err(ConfigError("AUTH0_AUDIENCE must not contain spaces".into()));
         }
 
-        let cors_allowed_origins = match env("API_CORS_ALLOWED_ORIGINS") {
+        let mut cors_allowed_origins: Vec<String> = match env("API_CORS_ALLOWED_ORIGINS") {
             Some(list) => list
                 .split(',')
                 .map(|o| o.trim().to_owned())
@@ -184,6 +248,30 @@ impl AuthConfig {
         for origin in &cors_allowed_origins {
             parse_origin(origin)?;
         }
+        // The Auth0 sample's `appOrigin`: its SPA, which called the API from a
+        // browser; it still may. `apiOrigin`: nothing to do, the API is this server.
+        if let Some(app_origin) = non_empty(file.app_origin) {
+            parse_origin(&app_origin).map_err(|_| {
+                ConfigError(format!(
+                    "appOrigin in the config file must be an origin like http://localhost:3000, \
+                     not {app_origin:?}"
+                ))
+            })?;
+            tracing::info!(
+                origin = %app_origin,
+                "appOrigin (config file) may call /api/* from a browser (CORS)"
+            );
+            if !cors_allowed_origins.contains(&app_origin) {
+                cors_allowed_origins.push(app_origin);
+            }
+        }
+        if non_empty(file.api_origin).is_some() {
+            tracing::info!(
+                "apiOrigin (config file) is not needed: the API is served by this same server"
+            );
+        }
+        let permissions_only =
+            flag(&env, "API_PERMISSIONS_ONLY")?.unwrap_or(file.permissions_only.unwrap_or(false));
 
         let token_storage = match env("AUTH0_TOKEN_STORAGE").or(non_empty(file.token_storage)) {
             None => TokenStorage::default(),
@@ -249,6 +337,7 @@ impl AuthConfig {
             token_storage,
             refresh_tokens,
             cors_allowed_origins,
+            permissions_only,
             clock_tolerance_secs: number(&env, "JWT_CLOCK_TOLERANCE_SECS", 5, 0..=300)?,
             jwks: JwksSettings {
                 refresh_interval: Duration::from_secs(number(
@@ -548,5 +637,89 @@ mod tests {
             );
             assert_eq!(config.map(|c| c.issuer).as_deref(), Ok(issuer));
         }
+    }
+
+    /// The React + Express sample's file, as a developer would copy it in.
+    const REACT_SAMPLE_FILE: &str = r#"{
+      "domain": "dev-abc123.us.auth0.com",
+      "clientId": "yL4k2bM9xQ0nP7sT",
+      "audience": "https://api.example.com",
+      "appOrigin": "http://localhost:3000",
+      "apiOrigin": "http://localhost:3001"
+    }"#;
+
+    #[test]
+    fn the_auth0_react_samples_file_loads_and_app_origin_may_call_the_api() {
+        let file = ConfigFile::parse(REACT_SAMPLE_FILE, "auth_config.json").unwrap();
+        let config = load(file, &[]).unwrap();
+        assert_eq!(config.issuer, "https://dev-abc123.us.auth0.com/");
+        assert_eq!(config.client_id.as_deref(), Some("yL4k2bM9xQ0nP7sT"));
+        assert_eq!(config.cors_allowed_origins, ["http://localhost:3000"]);
+        // Beside the environment's list, once.
+        let file = ConfigFile::parse(REACT_SAMPLE_FILE, "auth_config.json").unwrap();
+        let config = load(
+            file,
+            &[(
+                "API_CORS_ALLOWED_ORIGINS",
+                "https://other.example.com,http://localhost:3000",
+            )],
+        )
+        .unwrap();
+        assert_eq!(
+            config.cors_allowed_origins,
+            ["https://other.example.com", "http://localhost:3000"]
+        );
+        // An appOrigin that is not an origin is named.
+        let bad = ConfigFile::parse(
+            r#"{"domain": "t.auth0.com", "audience": "a", "appOrigin": "localhost:3000/app"}"#,
+            "auth_config.json",
+        )
+        .unwrap();
+        assert!(load(bad, &[]).unwrap_err().0.contains("appOrigin"));
+    }
+
+    #[test]
+    fn a_misspelt_key_names_the_key_meant() {
+        for (key, meant) in [
+            ("clientID", "clientId"),
+            ("client_id", "clientId"),
+            ("audiance", "audience"),
+            ("Domain", "domain"),
+            ("useDPoP", "useDpop"),
+            ("tokenStorge", "tokenStorage"),
+            ("apiOrgin", "apiOrigin"),
+        ] {
+            let text = format!(r#"{{"domain": "t.auth0.com", "{key}": "x"}}"#);
+            let error = ConfigFile::parse(&text, "auth_config.json").err().unwrap();
+            assert!(
+                error.0.contains(&format!("{key:?}"))
+                    && error.0.contains(&format!("did you mean {meant:?}")),
+                "{key}: {error}"
+            );
+        }
+        // Nothing close: the known keys are listed.
+        let error = ConfigFile::parse(r#"{"colour": "blue"}"#, "auth_config.json")
+            .err()
+            .unwrap();
+        assert!(
+            error.0.contains("\"colour\"") && error.0.contains("clientId"),
+            "{error}"
+        );
+        // And every listed key is one the file reads.
+        let all: serde_json::Map<String, serde_json::Value> = CONFIG_FILE_KEYS
+            .iter()
+            .map(|key| (key.to_string(), serde_json::Value::Null))
+            .collect();
+        assert!(ConfigFile::parse(&serde_json::Value::Object(all).to_string(), "f").is_ok());
+    }
+
+    #[test]
+    fn permissions_only_comes_from_the_file_or_the_environment() {
+        let base = [("AUTH0_DOMAIN", "t.auth0.com"), ("AUTH0_AUDIENCE", "a")];
+        assert!(!load(ConfigFile::default(), &base).unwrap().permissions_only);
+        let file = ConfigFile::parse(r#"{"permissionsOnly": true}"#, "f").unwrap();
+        assert!(load(file, &base).unwrap().permissions_only);
+        let vars = [&base[..], &[("API_PERMISSIONS_ONLY", "true")]].concat();
+        assert!(load(ConfigFile::default(), &vars).unwrap().permissions_only);
     }
 }

@@ -64,6 +64,7 @@ pub struct Verifier {
     leeway: u64,
     cache: VerifiedTokenCache,
     dpop: Dpop,
+    permissions_only: bool,
 }
 
 fn decode_json<T: DeserializeOwned>(segment: &str) -> Result<T, AuthError> {
@@ -87,7 +88,13 @@ impl Verifier {
             leeway: config.clock_tolerance_secs,
             cache: VerifiedTokenCache::new(TOKEN_CACHE_CAPACITY, config.clock_tolerance_secs),
             dpop: Dpop::in_memory(config.dpop.clone()),
+            permissions_only: config.permissions_only,
         }
+    }
+
+    /// Whether a required scope counts only from `permissions` (`API_PERMISSIONS_ONLY`).
+    pub fn permissions_only(&self) -> bool {
+        self.permissions_only
     }
 
     /// Replaces the DPoP policy (the server's: its public URL, Redis when shared).

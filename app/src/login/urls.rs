@@ -32,6 +32,32 @@ pub fn safe_return_to(origin: &str, candidate: &str) -> String {
     }
 }
 
+/// The one line logged when a silent check is refused on a loopback origin right
+/// after a login: Auth0 (since April 2026) refuses `prompt=none` to
+/// "non-verifiable" callback URLs, loopback ones included.
+pub const LOOPBACK_SILENT_CHECK_HINT: &str = "The silent session check was refused \
+    right after a login on a loopback address (127.0.0.1, localhost). If the IdP is an \
+    Auth0 tenant: it refuses prompt=none to loopback (non-verifiable) callback URLs. \
+    See the README, \"Using your Auth0 tenant\", step \"Loopback callback URLs\".";
+
+/// How recent a login must be for a refused silent check to be suspicious.
+pub const RECENT_LOGIN_SECS: f64 = 600.0;
+
+/// Whether a silent check's `error` on the page `origin`, `since_login` seconds
+/// after this browser logged in, looks like Auth0 refusing `prompt=none` to a
+/// loopback callback URL (rather than a session that really ended).
+pub fn loopback_silent_check_refused(error: &str, origin: &str, since_login: Option<f64>) -> bool {
+    let refused = matches!(error, "login_required" | "interaction_required");
+    let recent = since_login.is_some_and(|secs| (0.0..RECENT_LOGIN_SECS).contains(&secs));
+    let loopback = url::Url::parse(origin).is_ok_and(|url| match url.host() {
+        Some(url::Host::Domain(host)) => host == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    });
+    refused && recent && loopback
+}
+
 pub fn with_slash(issuer: &str) -> String {
     if issuer.ends_with('/') {
         issuer.to_owned()
@@ -127,6 +153,25 @@ mod tests {
             assert_eq!(safe_return_to(origin, candidate), expected, "{candidate:?}");
         }
         assert_eq!(safe_return_to("not an origin", "/profile"), "/");
+    }
+
+    #[test]
+    fn a_refused_silent_check_is_suspicious_only_on_loopback_right_after_a_login() {
+        let check = loopback_silent_check_refused;
+        for origin in [
+            "http://127.0.0.1:3000",
+            "http://localhost:3000",
+            "http://[::1]:3000",
+        ] {
+            assert!(check("login_required", origin, Some(5.0)), "{origin}");
+            assert!(check("interaction_required", origin, Some(599.0)), "{origin}");
+        }
+        // Another site, another error, an old login, or no login known: no hint.
+        assert!(!check("login_required", "https://app.example.com", Some(5.0)));
+        assert!(!check("consent_required", "http://127.0.0.1:3000", Some(5.0)));
+        assert!(!check("login_required", "http://127.0.0.1:3000", Some(3_600.0)));
+        assert!(!check("login_required", "http://127.0.0.1:3000", None));
+        assert!(LOOPBACK_SILENT_CHECK_HINT.contains("Using your Auth0 tenant"));
     }
 
     #[test]

@@ -305,6 +305,7 @@ impl TestIssuer {
             token_storage: Default::default(),
             refresh_tokens: true,
             cors_allowed_origins: vec![],
+            permissions_only: false,
             clock_tolerance_secs: 5,
             jwks: JwksSettings {
                 fetch_timeout: Duration::from_secs(2),
@@ -317,18 +318,28 @@ impl TestIssuer {
 
     /// A verifier for this issuer, keys loaded (like the server after start-up).
     pub async fn verifier(&self) -> Arc<Verifier> {
-        let verifier = self.verifier_not_loaded();
+        self.verifier_for(&self.config()).await
+    }
+
+    /// [`Self::verifier`] with a config of the test's own (based on [`Self::config`]).
+    pub async fn verifier_for(&self, config: &AuthConfig) -> Arc<Verifier> {
+        let verifier = verifier_not_loaded_for(config);
         verifier.jwks().refresh().await.expect("keys load");
         verifier
     }
 
     /// A verifier that has not fetched anything yet.
     pub fn verifier_not_loaded(&self) -> Arc<Verifier> {
-        let config = self.config();
+        verifier_not_loaded_for(&self.config())
+    }
+}
+
+fn verifier_not_loaded_for(config: &AuthConfig) -> Arc<Verifier> {
+    {
         let jwks = Arc::new(
             JwksCache::new(config.issuer.clone(), config.jwks.clone()).expect("HTTP client builds"),
         );
-        Arc::new(Verifier::new(&config, jwks))
+        Arc::new(Verifier::new(config, jwks))
     }
 }
 

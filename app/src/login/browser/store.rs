@@ -23,10 +23,11 @@ use leptos::prelude::*;
 use super::oidc::{self, OAuthError, Session};
 use super::silent::{silent_login, SilentError};
 use super::tabs::{announce, listen, with_lock, TabEvent, RENEWAL_LOCK};
-use super::window::{now, web_storage};
+use super::window::{now, origin, web_storage};
 use super::{dpop, idb};
 use crate::lazy::lazy_fn;
 use crate::login::checks::LEEWAY_SECS;
+use crate::login::urls::{loopback_silent_check_refused, LOOPBACK_SILENT_CHECK_HINT};
 use crate::login::{AuthStatus, PublicAuthConfig, TokenStorage, User};
 
 const STORAGE_KEY: &str = "auth.session";
@@ -119,11 +120,21 @@ pub async fn logged_in(session: &Session) {
     announce(TabEvent::LoggedIn);
 }
 
-fn marker_valid() -> bool {
+/// When the marker expires (seconds since the epoch), if there is one.
+fn marker_until() -> Option<f64> {
     web_storage(TokenStorage::Local)
         .and_then(|local| local.get_item(MARKER_KEY).ok().flatten())
         .and_then(|until| until.parse::<u64>().ok())
-        .is_some_and(|until| until as f64 > now())
+        .map(|until| until as f64)
+}
+
+fn marker_valid() -> bool {
+    marker_until().is_some_and(|until| until > now())
+}
+
+/// Seconds since the last login in this browser (from its marker), if known.
+fn since_login() -> Option<f64> {
+    marker_until().map(|until| now() - (until - MARKER_SECS))
 }
 
 fn clear_marker() {
@@ -216,7 +227,12 @@ lazy_fn! {
                 save_shared(&session).await;
             }
             Err(error) => {
-                if matches!(error, SilentError::NoSession(_)) {
+                if let SilentError::NoSession(code) = &error {
+                    // Auth0 refuses prompt=none to loopback callback URLs: say so
+                    // when a login here just succeeded and the check says no.
+                    if loopback_silent_check_refused(code, &origin(), since_login()) {
+                        leptos::logging::warn!("{LOOPBACK_SILENT_CHECK_HINT}");
+                    }
                     clear_marker();
                 }
                 leptos::logging::log!("silent session check: not logged in ({error:?})");
