@@ -164,12 +164,27 @@ mod tests {
             "http://[::1]:3000",
         ] {
             assert!(check("login_required", origin, Some(5.0)), "{origin}");
-            assert!(check("interaction_required", origin, Some(599.0)), "{origin}");
+            assert!(
+                check("interaction_required", origin, Some(599.0)),
+                "{origin}"
+            );
         }
         // Another site, another error, an old login, or no login known: no hint.
-        assert!(!check("login_required", "https://app.example.com", Some(5.0)));
-        assert!(!check("consent_required", "http://127.0.0.1:3000", Some(5.0)));
-        assert!(!check("login_required", "http://127.0.0.1:3000", Some(3_600.0)));
+        assert!(!check(
+            "login_required",
+            "https://app.example.com",
+            Some(5.0)
+        ));
+        assert!(!check(
+            "consent_required",
+            "http://127.0.0.1:3000",
+            Some(5.0)
+        ));
+        assert!(!check(
+            "login_required",
+            "http://127.0.0.1:3000",
+            Some(3_600.0)
+        ));
         assert!(!check("login_required", "http://127.0.0.1:3000", None));
         assert!(LOOPBACK_SILENT_CHECK_HINT.contains("Using your Auth0 tenant"));
     }
