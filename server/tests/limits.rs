@@ -37,16 +37,8 @@ async fn start(
 
 /// A whole HTTP/1.1 exchange; returns the status line.
 async fn request(addr: SocketAddr, path: &str) -> String {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
+    raw_request(addr, path)
         .await
-        .unwrap();
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await.unwrap();
-    String::from_utf8_lossy(&answer)
         .lines()
         .next()
         .unwrap_or_default()
