@@ -8,7 +8,8 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 
 use super::dpop::{access_token_hash, DpopMode};
-use super::error::{Refusal, Scheme, TokenProblem};
+use super::error::{Refusal, TokenProblem};
+use super::scheme::Scheme;
 use super::verifier::check_token_length;
 use super::{metrics, AuthError, Claims, Verifier};
 

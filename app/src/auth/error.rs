@@ -1,13 +1,17 @@
-//! [`AuthError`]: every way a request can fail authentication; [`Refusal`]: that
-//! error answered per RFC 6750 (Bearer) and RFC 9449 section 7 (DPoP), with the
-//! challenges the API's DPoP mode offers.
+//! [`AuthError`]: every way a request can fail authentication (with
+//! [`TokenProblem`] and [`DpopError`], the causes of `invalid_token` and
+//! `invalid_dpop_proof`); [`Refusal`]: that error answered per RFC 6750 (Bearer)
+//! and RFC 9449 section 7 (DPoP), with the challenges the API's DPoP mode offers.
+//! Depends on [`super::scheme`] only: the DPoP checks use these types, not the
+//! other way round.
 
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
-use super::dpop::{DpopError, DpopMode, PROOF_ALGS};
+pub use super::scheme::Scheme;
+use super::scheme::{DpopMode, PROOF_ALGS};
 
 /// The `realm` of every `WWW-Authenticate` challenge.
 pub const REALM: &str = "api";
@@ -120,6 +124,64 @@ impl TokenProblem {
     }
 }
 
+/// Why a proof is refused (answered as `invalid_dpop_proof`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DpopError {
+    Malformed,
+    WrongType,
+    AlgorithmNotAllowed,
+    BadKey,
+    PrivateKey,
+    BadSignature,
+    WrongMethod,
+    WrongUrl,
+    StaleOrFuture,
+    MissingJti,
+    Replayed,
+    WrongTokenHash,
+    /// The proof's key is not the one the access token is bound to (`cnf.jkt`).
+    KeyMismatch,
+    /// Two `DPoP` headers, or one that is not text.
+    NotOneProof,
+}
+
+impl DpopError {
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Malformed => "The DPoP proof is malformed",
+            Self::WrongType => "The DPoP proof's typ is not dpop+jwt",
+            Self::AlgorithmNotAllowed => "The DPoP proof's algorithm is not allowed",
+            Self::BadKey => "The DPoP proof's jwk is missing or unusable",
+            Self::PrivateKey => "The DPoP proof's jwk contains a private key",
+            Self::BadSignature => "The DPoP proof's signature is invalid",
+            Self::WrongMethod => "The DPoP proof is for another HTTP method",
+            Self::WrongUrl => "The DPoP proof is for another URL",
+            Self::StaleOrFuture => "The DPoP proof's iat is outside the accepted window",
+            Self::MissingJti => "The DPoP proof has no jti",
+            Self::Replayed => "The DPoP proof was used before",
+            Self::WrongTokenHash => "The DPoP proof's ath does not match the access token",
+            Self::KeyMismatch => "The DPoP proof's key is not the one the token is bound to",
+            Self::NotOneProof => "Send exactly one DPoP header",
+        }
+    }
+
+    /// The metrics label (`auth_token_checks_total{outcome="dpop_..."}`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Malformed | Self::WrongType | Self::NotOneProof => "dpop_malformed",
+            Self::AlgorithmNotAllowed => "dpop_bad_algorithm",
+            Self::BadKey | Self::PrivateKey => "dpop_bad_key",
+            Self::BadSignature => "dpop_bad_signature",
+            Self::WrongMethod | Self::WrongUrl => "dpop_wrong_target",
+            Self::StaleOrFuture => "dpop_stale",
+            Self::MissingJti => "dpop_malformed",
+            Self::Replayed => "dpop_replayed",
+            Self::WrongTokenHash => "dpop_wrong_ath",
+            Self::KeyMismatch => "dpop_key_mismatch",
+        }
+    }
+}
+
 /// Seconds a client should wait before retrying a 503.
 pub const RETRY_AFTER_SECS: u32 = 5;
 
@@ -209,14 +271,6 @@ impl AuthError {
             )),
         }
     }
-}
-
-/// The authorization scheme a request used.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Scheme {
-    #[default]
-    Bearer,
-    Dpop,
 }
 
 /// A refused request, answered in one place: the [`AuthError`], the scheme the

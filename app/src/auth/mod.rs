@@ -13,6 +13,8 @@
 //!   extractor (token, then its DPoP binding).
 //! - [`error`]: [`AuthError`], answered as [`Refusal`] (RFC 6750 and RFC 9449
 //!   section 7 challenges) in one place.
+//! - [`scheme`]: [`Scheme`], [`scheme::DpopMode`] and the proof algorithms: what
+//!   `Authorization` may carry (used by `error` and `dpop`, depending on neither).
 //! - [`metrics`]: what the checks report (outcomes, cache, JWKS) to the `metrics` facade.
 
 pub mod bearer;
@@ -23,14 +25,16 @@ pub mod error;
 pub mod jwks;
 pub mod keys;
 pub mod metrics;
+pub mod scheme;
 pub mod token_cache;
 pub mod verifier;
 
 pub use bearer::{Authenticated, BearerToken};
 pub use claims::Claims;
 pub use config::{AuthConfig, ConfigError};
-pub use error::{AuthError, Refusal, Scheme};
+pub use error::{AuthError, Refusal};
 pub use jwks::JwksCache;
+pub use scheme::Scheme;
 pub use verifier::Verifier;
 
 /// The scope the "scoped" endpoints require.

@@ -5,8 +5,10 @@
 //! - [`replay`]: [`ReplayStore`], each proof accepted once: in process, or in Redis
 //!   shared by replicas.
 //! - [`nonce`]: server nonces (section 8), stateless rotating HMAC tags.
-//! - here: [`DpopMode`] and [`Dpop`], the whole check of a DPoP request, used by
-//!   the [`crate::auth::Authenticated`] extractor after the token itself verified.
+//! - here: [`DpopSettings`] and [`Dpop`], the whole check of a DPoP request, used
+//!   by the [`crate::auth::Authenticated`] extractor after the token itself
+//!   verified. ([`DpopMode`] lives in [`crate::auth::scheme`], the errors in
+//!   [`crate::auth::error`]: this module uses them, they never use it.)
 
 pub mod nonce;
 pub mod proof;
@@ -19,38 +21,16 @@ use axum::http::{header, HeaderName};
 use jsonwebtoken::get_current_timestamp;
 
 pub use nonce::Nonces;
-pub use proof::{
-    access_token_hash, verify_proof, DpopError, ProofKeyCache, ProofTarget, VerifiedProof,
-    PROOF_ALGORITHMS, PROOF_ALGS,
-};
+pub use proof::{access_token_hash, verify_proof, ProofKeyCache, ProofTarget, VerifiedProof};
+// Defined beside the errors and the schemes (which must not depend on this module),
+// re-exported here where DPoP users look for them.
+pub use super::error::DpopError;
+pub use super::scheme::{DpopMode, PROOF_ALGORITHMS, PROOF_ALGS};
 pub use replay::{ReplayError, ReplayStore};
 
-use super::error::{AuthError, Refusal, Scheme, TokenProblem};
+use super::error::{AuthError, Refusal, TokenProblem};
+use super::scheme::Scheme;
 use super::Claims;
-
-/// Which schemes the API accepts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum DpopMode {
-    /// Bearer only; `Authorization: DPoP` is an unknown scheme.
-    Off,
-    /// Bearer and DPoP (a DPoP-bound token must still come with its proof).
-    #[default]
-    Allowed,
-    /// DPoP only.
-    Required,
-}
-
-impl std::str::FromStr for DpopMode {
-    type Err = ();
-    fn from_str(text: &str) -> Result<Self, ()> {
-        match text.to_ascii_lowercase().as_str() {
-            "off" => Ok(Self::Off),
-            "allowed" => Ok(Self::Allowed),
-            "required" => Ok(Self::Required),
-            _ => Err(()),
-        }
-    }
-}
 
 /// DPoP settings from [`crate::auth::AuthConfig`].
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -16,20 +16,9 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+pub use crate::auth::error::DpopError;
 use crate::auth::keys::{rsa_public_key_der, VerifyKey};
-
-/// Asymmetric algorithms accepted for proofs (what browsers' WebCrypto and
-/// Auth0's SDKs use, and the usual server-side choices).
-pub const PROOF_ALGORITHMS: &[Algorithm] = &[
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-    Algorithm::RS256,
-    Algorithm::PS256,
-];
-
-/// [`PROOF_ALGORITHMS`] as the `algs` of a `DPoP` challenge.
-pub const PROOF_ALGS: &str = "ES256 ES384 EdDSA RS256 PS256";
+pub use crate::auth::scheme::{PROOF_ALGORITHMS, PROOF_ALGS};
 
 /// Longest proof accepted, in bytes: a proof signed with an RSA-4096 key (the
 /// largest accepted) and a long URL is about 2.5 KB.
@@ -38,64 +27,6 @@ pub const MAX_PROOF_LEN: usize = 4 * 1024;
 /// Largest RSA proof key, in modulus bytes (4096 bits). Bigger keys cost more to
 /// verify and to remember, and no client needs them.
 pub const MAX_RSA_MODULUS_BYTES: usize = 512;
-
-/// Why a proof is refused (answered as `invalid_dpop_proof`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DpopError {
-    Malformed,
-    WrongType,
-    AlgorithmNotAllowed,
-    BadKey,
-    PrivateKey,
-    BadSignature,
-    WrongMethod,
-    WrongUrl,
-    StaleOrFuture,
-    MissingJti,
-    Replayed,
-    WrongTokenHash,
-    /// The proof's key is not the one the access token is bound to (`cnf.jkt`).
-    KeyMismatch,
-    /// Two `DPoP` headers, or one that is not text.
-    NotOneProof,
-}
-
-impl DpopError {
-    pub fn description(self) -> &'static str {
-        match self {
-            Self::Malformed => "The DPoP proof is malformed",
-            Self::WrongType => "The DPoP proof's typ is not dpop+jwt",
-            Self::AlgorithmNotAllowed => "The DPoP proof's algorithm is not allowed",
-            Self::BadKey => "The DPoP proof's jwk is missing or unusable",
-            Self::PrivateKey => "The DPoP proof's jwk contains a private key",
-            Self::BadSignature => "The DPoP proof's signature is invalid",
-            Self::WrongMethod => "The DPoP proof is for another HTTP method",
-            Self::WrongUrl => "The DPoP proof is for another URL",
-            Self::StaleOrFuture => "The DPoP proof's iat is outside the accepted window",
-            Self::MissingJti => "The DPoP proof has no jti",
-            Self::Replayed => "The DPoP proof was used before",
-            Self::WrongTokenHash => "The DPoP proof's ath does not match the access token",
-            Self::KeyMismatch => "The DPoP proof's key is not the one the token is bound to",
-            Self::NotOneProof => "Send exactly one DPoP header",
-        }
-    }
-
-    /// The metrics label (`auth_token_checks_total{outcome="dpop_..."}`).
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Malformed | Self::WrongType | Self::NotOneProof => "dpop_malformed",
-            Self::AlgorithmNotAllowed => "dpop_bad_algorithm",
-            Self::BadKey | Self::PrivateKey => "dpop_bad_key",
-            Self::BadSignature => "dpop_bad_signature",
-            Self::WrongMethod | Self::WrongUrl => "dpop_wrong_target",
-            Self::StaleOrFuture => "dpop_stale",
-            Self::MissingJti => "dpop_malformed",
-            Self::Replayed => "dpop_replayed",
-            Self::WrongTokenHash => "dpop_wrong_ath",
-            Self::KeyMismatch => "dpop_key_mismatch",
-        }
-    }
-}
 
 /// What a verified proof tells: the key's RFC 7638 thumbprint (to compare with the
 /// token's `cnf.jkt`) and the `jti` (for the replay store).
