@@ -9,6 +9,9 @@ use axum::http::StatusCode;
 use axum::{extract::State, routing::get, Json, Router};
 use serde_json::{json, Value};
 
+/// The probes' paths (exempt from the request slots, see `limits::take_slot`).
+pub const PATHS: &[&str] = &["/healthz", "/readyz"];
+
 pub fn routes<S>(verifier: Arc<Verifier>) -> Router<S> {
     Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))

@@ -88,6 +88,7 @@ pub fn app(
 
     let router = Router::new()
         .merge(rest::routes(&config.cors_allowed_origins))
+        .merge(health::routes(verifier.clone()))
         .route(
             app::login::SILENT_CALLBACK_PATH,
             axum::routing::get(silent_callback::page),
@@ -102,20 +103,6 @@ pub fn app(
             app::shell,
         ))
         .with_state(leptos_options)
-        // Application load: a slot (bounded wait), then the handler's own timeout.
-        .layer(
-            ServiceBuilder::new()
-                .layer(middleware::from_fn_with_state(
-                    limits::Slots::new(settings.max_concurrent_requests, settings.queue_timeout),
-                    limits::take_slot,
-                ))
-                .layer(TimeoutLayer::with_status_code(
-                    StatusCode::REQUEST_TIMEOUT,
-                    settings.request_timeout,
-                )),
-        )
-        // The probes, after that layer: never queued behind application load.
-        .merge(health::routes(verifier.clone()))
         .layer(Extension(verifier));
     // HTTP metrics only when they are served (`METRICS_ADDR`): no cost otherwise.
     // Inside the router's layers, so the matched route template is known.
@@ -124,8 +111,9 @@ pub fn app(
     } else {
         router
     };
-    // Outermost first: logging, headers, compression, then the body, read whole
-    // (bounded in size and time) before the request takes a slot.
+    // Outermost first: logging, headers, compression; then the body, read whole
+    // (bounded in size and time) before the request takes a slot (bounded wait;
+    // the probes never wait); then the handler's own timeout.
     router.layer(
         ServiceBuilder::new()
             .layer(telemetry::http_trace_layer())
@@ -138,6 +126,18 @@ pub fn app(
                 },
                 limits::read_body,
             ))
-            .layer(DefaultBodyLimit::max(settings.body_limit_bytes)),
+            .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
+            .layer(middleware::from_fn_with_state(
+                limits::Slots::new(
+                    settings.max_concurrent_requests,
+                    settings.queue_timeout,
+                    health::PATHS,
+                ),
+                limits::take_slot,
+            ))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                settings.request_timeout,
+            )),
     )
 }

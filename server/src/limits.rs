@@ -8,14 +8,14 @@
 //! - [`take_slot`]: at most `MAX_CONCURRENT_REQUESTS` requests are handled at
 //!   once; one that waits longer than `QUEUE_TIMEOUT_MS` for a slot is answered
 //!   `503` with `Retry-After`, so the queue cannot grow without bound. The probes
-//!   (`/healthz`, `/readyz`) are routed outside it and never wait.
+//!   (`/healthz`, `/readyz`) are exempt and never wait.
 //! - The request timeout (`408`) is a tower-http layer, composed with the others
 //!   in [`crate::app`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -62,6 +62,10 @@ pub async fn read_body(State(limits): State<BodyLimits>, request: Request, next:
     if announced.is_some_and(|length| length > limits.max_bytes as u64) {
         return too_large(limits.max_bytes);
     }
+    // Most requests (GET) have no body at all: nothing to read or wait for.
+    if request.body().size_hint().exact() == Some(0) {
+        return next.run(request).await;
+    }
     let (parts, body) = request.into_parts();
     let read = Limited::new(body, limits.max_bytes).collect();
     let bytes = match tokio::time::timeout(limits.deadline, read).await {
@@ -91,18 +95,22 @@ pub async fn read_body(State(limits): State<BodyLimits>, request: Request, next:
         .await
 }
 
-/// The slots of [`take_slot`]: `MAX_CONCURRENT_REQUESTS` and the longest wait.
+/// The slots of [`take_slot`]: `MAX_CONCURRENT_REQUESTS`, the longest wait, and
+/// the paths that never wait (the probes: a liveness check queued behind
+/// application load would report a busy server as dead).
 #[derive(Clone, Debug)]
 pub struct Slots {
     permits: Arc<Semaphore>,
     wait: Duration,
+    exempt: &'static [&'static str],
 }
 
 impl Slots {
-    pub fn new(max_concurrent: usize, wait: Duration) -> Self {
+    pub fn new(max_concurrent: usize, wait: Duration, exempt: &'static [&'static str]) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(max_concurrent)),
             wait,
+            exempt,
         }
     }
 }
@@ -114,7 +122,15 @@ pub const BUSY_RETRY_AFTER_SECS: u32 = 1;
 /// here: tower's concurrency limit waits without bound, and its load shedding
 /// does not wait at all.
 pub async fn take_slot(State(slots): State<Slots>, request: Request, next: Next) -> Response {
-    let permit = match tokio::time::timeout(slots.wait, slots.permits.acquire_owned()).await {
+    if slots.exempt.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
+    // A free slot at once (the usual case) needs no timer.
+    let permit = match slots.permits.clone().try_acquire_owned() {
+        Ok(permit) => Ok(Ok(permit)),
+        Err(_) => tokio::time::timeout(slots.wait, slots.permits.clone().acquire_owned()).await,
+    };
+    let permit = match permit {
         Ok(Ok(permit)) => permit,
         // Timed out (or closed, which never happens): too busy now.
         _ => {

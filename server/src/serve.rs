@@ -124,9 +124,10 @@ struct Activity {
     in_flight: AtomicUsize,
     /// When the last request finished, in milliseconds since `opened`.
     last_done_ms: AtomicU64,
-    /// Told when the deadline changes: the first request came, or the last one
-    /// in flight finished.
-    changed: Notify,
+    /// Told when the first request came (the deadline is no longer the
+    /// first-request one). Later changes need no wake-up: the idle deadline is
+    /// checked when it falls due, and pushed back if requests came meanwhile.
+    first_request: Notify,
 }
 
 /// A request in flight; its drop marks the connection active until now.
@@ -136,7 +137,7 @@ impl Activity {
     fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         if self.requests.fetch_add(1, Ordering::AcqRel) == 0 {
-            self.changed.notify_one();
+            self.first_request.notify_one();
         }
         InFlight(self.clone())
     }
@@ -170,9 +171,7 @@ impl Drop for InFlight {
         self.0
             .last_done_ms
             .fetch_max(u64::try_from(ms).unwrap_or(u64::MAX), Ordering::AcqRel);
-        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.changed.notify_one();
-        }
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -189,7 +188,7 @@ async fn serve_connection(
         requests: AtomicU64::new(0),
         in_flight: AtomicUsize::new(0),
         last_done_ms: AtomicU64::new(0),
-        changed: Notify::new(),
+        first_request: Notify::new(),
     });
     // The router, with each call counted in and out of `activity`.
     let service = {
@@ -208,6 +207,7 @@ async fn serve_connection(
     let mut connection = std::pin::pin!(connection);
     // Set once the connection was asked to close: it has this long to do so.
     let mut closing_by: Option<Instant> = None;
+    let mut awaiting_first = true;
     loop {
         let wake = match (closing_by, activity.deadline(deadlines)) {
             (Some(by), _) => by,
@@ -216,8 +216,8 @@ async fn serve_connection(
         tokio::select! {
             // Client resets and protocol errors end up here: nothing to report.
             _ = connection.as_mut() => return,
-            // A new deadline: compute it again.
-            () = activity.changed.notified() => {}
+            // The first request: from now on, the idle deadline.
+            () = activity.first_request.notified(), if awaiting_first => awaiting_first = false,
             () = sleep_until(wake) => {
                 let now = Instant::now();
                 if closing_by.is_some_and(|by| now >= by) {
