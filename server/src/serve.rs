@@ -142,10 +142,11 @@ impl Activity {
         InFlight(self.clone())
     }
 
-    /// When the connection must have done something by, or `None` when it has.
+    /// When to look at the connection next: `Err(at)` before its first request
+    /// (past `at`, it is closed without ceremony), `Ok(at)` after it (at `at`, it
+    /// is closed if it has been idle that long).
     fn deadline(&self, deadlines: Deadlines) -> Result<Instant, Instant> {
         if self.requests.load(Ordering::Acquire) == 0 {
-            // Err: past this, close without ceremony.
             return Err(self.opened + deadlines.first_request);
         }
         if self.in_flight.load(Ordering::Acquire) > 0 {
