@@ -9,13 +9,15 @@ use axum::http::StatusCode;
 use axum::{extract::State, routing::get, Json, Router};
 use serde_json::{json, Value};
 
+pub const HEALTHZ: &str = "/healthz";
+pub const READYZ: &str = "/readyz";
 /// The probes' paths (exempt from the request slots, see `limits::take_slot`).
-pub const PATHS: &[&str] = &["/healthz", "/readyz"];
+pub const PATHS: &[&str] = &[HEALTHZ, READYZ];
 
 pub fn routes<S>(verifier: Arc<Verifier>) -> Router<S> {
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
-        .route("/readyz", get(ready))
+        .route(HEALTHZ, get(|| async { Json(json!({"status": "ok"})) }))
+        .route(READYZ, get(ready))
         .with_state(verifier)
 }
 
