@@ -795,3 +795,38 @@ async fn after_a_redis_restart_both_replicas_serve_dpop_again() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_per_key_quota_is_shared_by_replicas_through_redis() {
+    let f = Fixture::new().await;
+    let redis = RedisServer::start();
+    // 5 a minute over a 120 s generation: 10 proofs per key per generation.
+    let settings = DpopSettings {
+        proofs_per_key_per_minute: 5,
+        ..Default::default()
+    };
+    let a = Instance::new(&f.issuer, settings.clone(), None, Some(&redis.url)).await;
+    let b = Instance::new(&f.issuer, settings, None, Some(&redis.url)).await;
+    let token = f.token(json!({}));
+    let auth = format!("DPoP {token}");
+    // Not across a generation boundary (it would reset the count mid-test).
+    let into_generation = support::now() % 120;
+    if into_generation > 115 {
+        tokio::time::sleep(Duration::from_secs(121 - into_generation)).await;
+    }
+    // 19 calls, alternating: 10 through one replica, 9 through the other. Counted
+    // per replica, none would be refused; counted together, the 11th and later are.
+    let mut statuses = Vec::new();
+    for i in 0..19 {
+        let api = if i % 2 == 0 { &a } else { &b };
+        let proof = f.proof("GET", "/api/private", &token);
+        let answer = api.send(private(&auth, &[&proof])).await;
+        if answer.status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(answer.error(), "rate_limited");
+            assert!(!answer.header("retry-after").is_empty());
+        }
+        statuses.push(answer.status.as_u16());
+    }
+    assert_eq!(statuses[..10], [200; 10], "{statuses:?}");
+    assert_eq!(statuses[10..], [429; 9], "{statuses:?}");
+}
