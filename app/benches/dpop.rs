@@ -69,7 +69,7 @@ impl Setup {
                 .expect("valid");
             self.verifier
                 .dpop()
-                .check(parts, &hash, &claims)
+                .check(parts, &hash, claims.dpop_jkt().expect("bound"))
                 .await
                 .expect("valid proof");
         })

@@ -126,15 +126,14 @@ impl Authenticated {
             .verify_hashed(&token.0, hash)
             .await
             .map_err(refuse)?;
-        let bound = claims.confirmation().map_err(refuse)?.is_some();
-        match (scheme, bound) {
+        match (scheme, claims.confirmation().map_err(refuse)?) {
             // RFC 9449 7.1: a bound token is only good with its proof.
-            (Scheme::Bearer, true) => Err(refuse(AuthError::InvalidToken(
+            (Scheme::Bearer, Some(_)) => Err(refuse(AuthError::InvalidToken(
                 TokenProblem::BoundTokenAsBearer,
             ))),
-            (Scheme::Bearer, false) => Ok(()),
-            (Scheme::Dpop, false) => Err(refuse(AuthError::InvalidToken(TokenProblem::NotBound))),
-            (Scheme::Dpop, true) => dpop.check(parts, &hash, &claims).await,
+            (Scheme::Bearer, None) => Ok(()),
+            (Scheme::Dpop, None) => Err(refuse(AuthError::InvalidToken(TokenProblem::NotBound))),
+            (Scheme::Dpop, Some(jkt)) => dpop.check(parts, &hash, jkt).await,
         }?;
         Ok(Self {
             claims,

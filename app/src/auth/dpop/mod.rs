@@ -28,9 +28,8 @@ pub use super::error::DpopError;
 pub use super::scheme::{DpopMode, PROOF_ALGORITHMS, PROOF_ALGS};
 pub use replay::{ReplayError, ReplayStore};
 
-use super::error::{AuthError, Refusal, TokenProblem};
+use super::error::{AuthError, Refusal};
 use super::scheme::Scheme;
-use super::Claims;
 
 /// DPoP settings from [`crate::auth::AuthConfig`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -166,15 +165,15 @@ impl Dpop {
     }
 
     /// Every DPoP check of a request that sent `Authorization: DPoP <token>` and
-    /// whose token already verified as `claims`: one proof, valid for this request
-    /// and token (`token_hash`: [`proof::access_token_hash`]), signed by the key the
-    /// token is bound to, with a current nonce (when nonces are on), never seen
-    /// before.
+    /// whose token already verified, bound to the key thumbprint `jkt` (its
+    /// `cnf.jkt`, [`crate::auth::Claims::confirmation`]): one proof, valid for this
+    /// request and token (`token_hash`: [`proof::access_token_hash`]), signed by
+    /// that key, with a current nonce (when nonces are on), never seen before.
     pub async fn check(
         &self,
         parts: &Parts,
         token_hash: &[u8; 32],
-        claims: &Claims,
+        jkt: &str,
     ) -> Result<(), Refusal> {
         let refuse = |error| self.refusal(error, Scheme::Dpop);
         let mut proofs = parts.headers.get_all(DPOP).iter();
@@ -185,11 +184,6 @@ impl Dpop {
             .to_str()
             .map_err(|_| refuse(AuthError::InvalidProof(DpopError::NotOneProof)))?;
         let url = self.request_url(parts).map_err(refuse)?;
-        let jkt = claims
-            .confirmation()
-            .ok()
-            .flatten()
-            .ok_or_else(|| refuse(AuthError::InvalidToken(TokenProblem::NotBound)))?;
         let target = ProofTarget {
             method: parts.method.as_str(),
             url: &url,
