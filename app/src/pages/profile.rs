@@ -32,8 +32,18 @@ pub fn ProfilePage() -> impl IntoView {
                             <p data-testid="profile-email">{user.email}</p>
                         </div>
                     </div>
-                    <h3>"ID token claims"</h3>
-                    <pre class="claims" data-testid="profile-claims">{user.claims_json}</pre>
+                    <h3 id="claims-heading">"ID token claims"</h3>
+                    // Scrolls sideways inside its box; focusable and named, so a
+                    // keyboard user can reach and scroll it too.
+                    <pre
+                        class="claims"
+                        tabindex="0"
+                        role="region"
+                        aria-labelledby="claims-heading"
+                        data-testid="profile-claims"
+                    >
+                        {user.claims_json}
+                    </pre>
                 }
                 .into_any()
             }
