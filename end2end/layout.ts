@@ -14,8 +14,7 @@ export function phone(width: number) {
   return { viewport: { width, height: 800 }, isMobile: true, hasTouch: true };
 }
 
-/** A forged callback: the Callback page's "Login failed" state. With the default
- * `memory` storage that page load also ends a session (nothing restores it there). */
+/** A forged callback: the Callback page's "Login failed" state. */
 export const FAILED_CALLBACK = '/callback?code=stolen-code&state=forged-state';
 
 /** Every page and state a visitor can land on, with how to know it has rendered. */

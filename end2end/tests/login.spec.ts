@@ -79,6 +79,18 @@ test('a callback with a forged state shows an error and stores nothing', async (
   await expect(page.getByTestId('api-error')).toContainText('401 Unauthorized');
 });
 
+test('a failed callback leaves whoever was logged in logged in, with memory storage too', async ({ page }) => {
+  await page.goto('/external-api');
+  await logIn(page, 'alice@example.com');
+  // A full page load: the in-memory session is gone, only the IdP can bring it back.
+  await page.goto('/callback?code=stolen-code&state=forged-state');
+  await expect(page.getByTestId('login-error')).toContainText('This login was not started in this browser');
+  await expect(page.getByTestId('user-name')).toHaveText('Alice Reader');
+  await page.getByRole('navigation').getByRole('link', { name: 'External API' }).click();
+  await ping(page, 'Ping protected');
+  await expect(page.getByTestId('api-result')).toContainText('private endpoint');
+});
+
 test('an IdP error on the callback is shown for a login started here, and only then', async ({ page }) => {
   await page.goto('/');
   const state = await startLoginAndTakeState(page);

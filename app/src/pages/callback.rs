@@ -32,8 +32,9 @@ pub fn CallbackPage() -> impl IntoView {
                     );
                 }
                 Err(failure) => {
-                    // Nothing was stored; whoever was logged in before stays so.
-                    crate::login::browser::store::publish_status_soon();
+                    // Nothing was stored; whoever was logged in before stays so
+                    // (with `memory` storage, through a silent check).
+                    crate::login::browser::store::restore_status_soon();
                     error.set(Some((failure.message, failure.retry_prompt)));
                 }
             }

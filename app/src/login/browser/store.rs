@@ -207,10 +207,18 @@ pub fn init(config: PublicAuthConfig, status: RwSignal<AuthStatus>) {
     if on_callback {
         return;
     }
+    restore_status_soon();
+}
+
+/// Tells the page who is logged in: from the store, or (when this browser has
+/// logged in before and the store is empty, as `memory` storage is after any page
+/// load) after a silent check at the IdP. The status stays Loading (neutral)
+/// meanwhile. Also what a failed callback does, so that a stale or forged
+/// callback link does not log out whoever was logged in.
+pub fn restore_status_soon() {
     if has_session() {
         publish_status_soon();
     } else if marker_valid() {
-        // Status stays Loading (neutral) while the IdP is asked.
         check_session_soon();
     } else {
         set_status(AuthStatus::LoggedOut);
@@ -279,7 +287,7 @@ lazy_fn! {
 
 /// [`publish_status`] in the background. When the login's code cannot be
 /// downloaded, the page says so (the stored session stays for the next visit).
-pub fn publish_status_soon() {
+fn publish_status_soon() {
     leptos::task::spawn_local(async {
         if let Err(error) = publish_status().await {
             set_status(AuthStatus::Error(format!(
