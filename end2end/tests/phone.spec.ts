@@ -33,7 +33,7 @@ for (const width of PHONE_WIDTHS) {
         await visit(page, target);
         await expect(page.getByTestId('user-name')).toHaveText('Alice Reader');
         if (target.path === '/external-api') {
-          // With an answer and an error on screen, side by side with the buttons.
+          // With an answer on screen below the buttons.
           await ping(page, 'Ping protected');
           await expect(page.getByTestId('api-result')).toContainText('private endpoint');
         }
