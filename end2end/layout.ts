@@ -1,8 +1,8 @@
 // Shared by the layout, accessibility and screenshot tests: phone contexts, the
 // pages to visit, and the checks "fits the screen" and "every control takes a tap".
 import AxeBuilder from '@axe-core/playwright';
-import { expect, Locator, Page } from '@playwright/test';
-import { logInAtIdp } from './support';
+import { expect, Page } from '@playwright/test';
+import { press } from './support';
 
 /** Phone widths the layout must hold (CSS px): small Android, iPhone mini/SE, iPhone, large Android. */
 export const PHONE_WIDTHS = [320, 375, 390, 414];
@@ -31,22 +31,6 @@ export const PROFILE = {
   path: '/profile',
   ready: (p: Page) => expect(p.getByTestId('profile-claims')).toBeVisible(),
 };
-
-/** A tap on a touch screen, a click elsewhere. */
-export async function press(page: Page, target: Locator): Promise<void> {
-  if (await page.evaluate(() => navigator.maxTouchPoints > 0)) await target.tap();
-  else await target.click();
-}
-
-/** The nav's "Log in" button, also while it is inside the closed menu. */
-export function logInButton(page: Page): Locator {
-  return page.getByTestId('session').getByRole('button', { name: 'Log in', includeHidden: true });
-}
-
-/** Waits until the page has hydrated: the menu button then states `aria-expanded`. */
-export async function hydrated(page: Page): Promise<void> {
-  await expect(page.getByTestId('menu-button')).toHaveAttribute('aria-expanded', /true|false/);
-}
 
 /** What is wider than the screen: the document itself, or any element that sticks
  * out past either edge without a scrolling box of its own around it. `deviceWidth`
@@ -127,17 +111,4 @@ export async function axeViolations(page: Page): Promise<string[]> {
   return results.violations.flatMap((v) =>
     v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}: ${n.failureSummary?.split('\n').slice(1).join(' ')}`),
   );
-}
-
-/** Logs in with taps (clicks without a touch screen), through the menu when the
- * nav is collapsed. */
-export async function tapLogIn(page: Page, email: string): Promise<void> {
-  await hydrated(page);
-  const menuButton = page.getByTestId('menu-button');
-  if (await menuButton.isVisible()) await press(page, menuButton);
-  const logIn = logInButton(page);
-  await expect(logIn).toBeEnabled();
-  await press(page, logIn);
-  await logInAtIdp(page, email);
-  await expect(page.getByTestId('user-name')).toBeAttached();
 }

@@ -2,7 +2,7 @@
 // Chromium start.
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as path from 'path';
-import { APIRequestContext, expect, Page } from '@playwright/test';
+import { APIRequestContext, expect, Locator, Page } from '@playwright/test';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const SERVER_BIN = path.join(REPO_ROOT, 'target', 'release', 'server');
@@ -53,13 +53,36 @@ export async function logInAtIdp(page: Page, email: string): Promise<void> {
   await page.getByRole('button', { name: 'Continue' }).click();
 }
 
-/** Clicks the nav bar's "Log in" (once hydrated) and logs in as `email`. */
+/** A tap on a touch screen, a click elsewhere. */
+export async function press(page: Page, target: Locator): Promise<void> {
+  if (await page.evaluate(() => navigator.maxTouchPoints > 0)) await target.tap();
+  else await target.click();
+}
+
+/** Waits until the page has hydrated: the nav's menu button then states `aria-expanded`. */
+export async function hydrated(page: Page): Promise<void> {
+  await expect(page.getByTestId('menu-button')).toHaveAttribute('aria-expanded', /true|false/);
+}
+
+/** The nav's "Log in" button, also while it is inside the closed menu. */
+export function logInButton(page: Page): Locator {
+  return page.getByTestId('session').getByRole('button', { name: 'Log in', includeHidden: true });
+}
+
+/** Presses the nav bar's "Log in" (once hydrated; through the menu where the nav is
+ * collapsed, with taps on a touch screen) and logs in as `email`. */
 export async function logIn(page: Page, email: string): Promise<void> {
-  const button = page.getByTestId('session').getByRole('button', { name: 'Log in' });
+  await hydrated(page);
+  const menuButton = page.getByTestId('menu-button');
+  const collapsed = await menuButton.isVisible();
+  if (collapsed) await press(page, menuButton);
+  const button = logInButton(page);
   await expect(button).toBeEnabled();
-  await button.click();
+  await press(page, button);
   await logInAtIdp(page, email);
-  await expect(page.getByTestId('user-name')).toBeVisible();
+  // Collapsed, the name is in the closed menu.
+  if (collapsed) await expect(page.getByTestId('user-name')).toBeAttached();
+  else await expect(page.getByTestId('user-name')).toBeVisible();
 }
 
 /** The access token the page's next POST to a path ending in `pathEnd` carries

@@ -1,8 +1,8 @@
 // axe-core, WCAG 2.0-2.2 levels A and AA, on every page, signed out and signed in,
 // on a 390 px phone (menu closed and open) and on a desktop.
 import { expect, Page, test } from '@playwright/test';
-import { axeViolations, hydrated, logInButton, PAGES, phone, PROFILE, tapLogIn } from '../layout';
-import { ping } from '../support';
+import { axeViolations, PAGES, phone, PROFILE } from '../layout';
+import { hydrated, logIn, logInButton, ping } from '../support';
 
 async function expectNoViolations(page: Page, withMenu: boolean): Promise<void> {
   expect(await axeViolations(page)).toEqual([]);
@@ -33,7 +33,7 @@ for (const [label, options, withMenu] of [
 
     test('axe finds nothing on any page, signed in', async ({ page }) => {
       await page.goto('/external-api');
-      await tapLogIn(page, 'bob@example.com');
+      await logIn(page, 'bob@example.com');
       for (const target of [...PAGES, PROFILE]) {
         await page.goto(target.path);
         await target.ready(page);

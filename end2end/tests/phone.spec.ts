@@ -3,10 +3,10 @@
 // keyboard, before the wasm has loaded too.
 import { expect, Page, test } from '@playwright/test';
 import {
-  expectFitsAndTaps, FAILED_CALLBACK, hydrated, logInButton, overflowProblems, PAGES, phone, PHONE_WIDTHS, PROFILE,
-  tapLogIn, tapTargetProblems, WIDE_WIDTHS,
+  expectFitsAndTaps, FAILED_CALLBACK, overflowProblems, PAGES, phone, PHONE_WIDTHS, PROFILE, tapTargetProblems,
+  WIDE_WIDTHS,
 } from '../layout';
-import { ping } from '../support';
+import { hydrated, logIn, logInButton, ping } from '../support';
 
 async function visit(page: Page, target: (typeof PAGES)[number]): Promise<void> {
   await page.goto(target.path);
@@ -28,7 +28,7 @@ for (const width of PHONE_WIDTHS) {
 
     test('signed in: every page fits and every control takes a tap', async ({ page }) => {
       await page.goto('/external-api');
-      await tapLogIn(page, 'alice@example.com');
+      await logIn(page, 'alice@example.com');
       for (const target of [...PAGES, PROFILE]) {
         await visit(page, target);
         await expect(page.getByTestId('user-name')).toHaveText('Alice Reader');
@@ -51,7 +51,7 @@ for (const width of WIDE_WIDTHS) {
       await expectFitsAndTaps(page, width);
     }
     await page.goto('/external-api');
-    await tapLogIn(page, 'alice@example.com');
+    await logIn(page, 'alice@example.com');
     for (const target of [...PAGES, PROFILE]) {
       await visit(page, target);
       await expect(page.getByTestId('user-name')).toHaveText('Alice Reader');
@@ -67,18 +67,18 @@ test('wide screens keep the one-row nav: links and login beside the brand, no me
   await expect(page.getByTestId('menu-button')).toBeHidden();
   const nav = page.getByRole('navigation', { name: 'Main' });
   const brand = await nav.getByRole('link', { name: 'Auth0 Leptos Sample' }).boundingBox();
-  const logIn = await page.getByTestId('session').getByRole('button', { name: 'Log in' }).boundingBox();
+  const logInBox = await logInButton(page).boundingBox();
   for (const link of ['Home', 'External API', 'Profile']) {
     const box = await nav.getByRole('link', { name: link, exact: true }).boundingBox();
     expect(Math.abs(box!.y + box!.height / 2 - (brand!.y + brand!.height / 2))).toBeLessThan(2);
   }
-  expect(Math.abs(logIn!.y + logIn!.height / 2 - (brand!.y + brand!.height / 2))).toBeLessThan(2);
+  expect(Math.abs(logInBox!.y + logInBox!.height / 2 - (brand!.y + brand!.height / 2))).toBeLessThan(2);
 
   // Signed in, at the narrowest width that keeps the row: no link or button wraps
   // onto a second line.
   await page.setViewportSize({ width: 960, height: 800 });
   await page.goto('/external-api');
-  await tapLogIn(page, 'alice@example.com');
+  await logIn(page, 'alice@example.com');
   await expect(page.getByTestId('menu-button')).toBeHidden();
   for (const control of await nav.locator('a, button:visible').all()) {
     const box = await control.boundingBox();
@@ -144,7 +144,7 @@ test.describe('the menu at 390 px', () => {
     await expect(menu).toBeHidden();
     await expect(button).toHaveAttribute('aria-expanded', 'false');
 
-    await tapLogIn(page, 'bob@example.com');
+    await logIn(page, 'bob@example.com');
     await expect(page).toHaveURL('/external-api');
     await expect(menu).toBeHidden();
     await button.tap();
@@ -169,7 +169,7 @@ test.describe('the menu at 390 px', () => {
 
   test('the claims box scrolls inside itself and a keyboard can reach it', async ({ page }) => {
     await page.goto('/external-api');
-    await tapLogIn(page, 'alice@example.com');
+    await logIn(page, 'alice@example.com');
     await page.goto('/profile');
     const claims = page.getByRole('region', { name: 'ID token claims' });
     await expect(claims).toContainText('"email": "alice@example.com"');

@@ -7,8 +7,8 @@
 // leave the working tree changed.
 import * as path from 'path';
 import { expect, Page, test, TestInfo } from '@playwright/test';
-import { hydrated, logInButton, phone, tapLogIn } from '../layout';
-import { logIn, ping } from '../support';
+import { phone } from '../layout';
+import { hydrated, logIn, logInButton, ping } from '../support';
 
 async function shoot(page: Page, info: TestInfo, name: string) {
   const dir = process.env.SCREENSHOTS_DIR;
@@ -53,7 +53,7 @@ test.describe('phone', () => {
     await shoot(page, info, 'phone-home');
 
     await page.goto('/external-api');
-    await tapLogIn(page, 'alice@example.com');
+    await logIn(page, 'alice@example.com');
     await ping(page, 'Ping protected');
     await expect(page.getByTestId('api-result')).toContainText('private endpoint');
     await shoot(page, info, 'phone-external-api');
