@@ -2,7 +2,7 @@
 // pages to visit, and the checks "fits the screen" and "every control takes a tap".
 import AxeBuilder from '@axe-core/playwright';
 import { expect, Page } from '@playwright/test';
-import { press } from './support';
+import { hydrated, press } from './support';
 
 /** Phone widths the layout must hold (CSS px): small Android, iPhone mini/SE, iPhone, large Android. */
 export const PHONE_WIDTHS = [320, 375, 390, 414];
@@ -17,8 +17,11 @@ export function phone(width: number) {
 /** A forged callback: the Callback page's "Login failed" state. */
 export const FAILED_CALLBACK = '/callback?code=stolen-code&state=forged-state';
 
-/** Every page and state a visitor can land on, with how to know it has rendered. */
-export const PAGES: { name: string; path: string; ready: (page: Page) => Promise<void> }[] = [
+/** A page or state to visit, and how to know it has rendered. */
+export type Visit = { name: string; path: string; ready: (page: Page) => Promise<void> };
+
+/** Every page and state a visitor can land on. */
+export const PAGES: Visit[] = [
   { name: 'Home', path: '/', ready: (p) => expect(p.getByRole('heading', { level: 1 })).toHaveText(/Log in with Auth0/) },
   { name: 'External API', path: '/external-api', ready: (p) => expect(p.getByRole('heading', { level: 1 })).toHaveText('External API') },
   { name: 'Callback, failed', path: FAILED_CALLBACK, ready: (p) => expect(p.getByTestId('login-error')).toBeVisible() },
@@ -26,11 +29,18 @@ export const PAGES: { name: string; path: string; ready: (page: Page) => Promise
 ];
 
 /** The Profile page (signed in only: signed out it sends the browser to log in). */
-export const PROFILE = {
+export const PROFILE: Visit = {
   name: 'Profile',
   path: '/profile',
-  ready: (p: Page) => expect(p.getByTestId('profile-claims')).toBeVisible(),
+  ready: (p) => expect(p.getByTestId('profile-claims')).toBeVisible(),
 };
+
+/** Loads `target` and waits until it has rendered and hydrated. */
+export async function visit(page: Page, target: Visit): Promise<void> {
+  await page.goto(target.path);
+  await target.ready(page);
+  await hydrated(page);
+}
 
 /** What is wider than the screen: the document itself, or any element that sticks
  * out past either edge without a scrolling box of its own around it. `deviceWidth`

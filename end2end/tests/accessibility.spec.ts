@@ -1,8 +1,8 @@
 // axe-core, WCAG 2.0-2.2 levels A and AA, on every page, signed out and signed in,
 // on a 390 px phone (menu closed and open) and on a desktop.
 import { expect, Page, test } from '@playwright/test';
-import { axeViolations, PAGES, phone, PROFILE } from '../layout';
-import { hydrated, logIn, logInButton, ping } from '../support';
+import { axeViolations, PAGES, phone, PROFILE, visit } from '../layout';
+import { logIn, logInButton, ping } from '../support';
 
 async function expectNoViolations(page: Page, withMenu: boolean): Promise<void> {
   expect(await axeViolations(page)).toEqual([]);
@@ -23,9 +23,7 @@ for (const [label, options, withMenu] of [
 
     test('axe finds nothing on any page, signed out', async ({ page }) => {
       for (const target of PAGES) {
-        await page.goto(target.path);
-        await target.ready(page);
-        await hydrated(page);
+        await visit(page, target);
         await expect(logInButton(page)).toBeEnabled();
         await test.step(target.name, () => expectNoViolations(page, withMenu));
       }
@@ -35,9 +33,7 @@ for (const [label, options, withMenu] of [
       await page.goto('/external-api');
       await logIn(page, 'bob@example.com');
       for (const target of [...PAGES, PROFILE]) {
-        await page.goto(target.path);
-        await target.ready(page);
-        await hydrated(page);
+        await visit(page, target);
         await expect(page.getByTestId('user-name')).toHaveText('Bob Viewer');
         if (target.path === '/external-api') {
           // An answer and an error (Bob lacks read:messages) on screen.

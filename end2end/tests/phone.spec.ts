@@ -1,18 +1,12 @@
 // On a phone: every page fits the screen at 320-414 px (and up to desktop), every
 // control takes a tap, and the collapsed nav's menu works with taps, Escape and a
 // keyboard, before the wasm has loaded too.
-import { expect, Page, test } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import {
   expectFitsAndTaps, FAILED_CALLBACK, overflowProblems, PAGES, phone, PHONE_WIDTHS, PROFILE, tapTargetProblems,
-  WIDE_WIDTHS,
+  visit, WIDE_WIDTHS,
 } from '../layout';
 import { hydrated, logIn, logInButton, ping } from '../support';
-
-async function visit(page: Page, target: (typeof PAGES)[number]): Promise<void> {
-  await page.goto(target.path);
-  await target.ready(page);
-  await hydrated(page);
-}
 
 for (const width of PHONE_WIDTHS) {
   test.describe(`${width} px phone`, () => {

@@ -1,4 +1,5 @@
 use leptos::prelude::*;
+use leptos::wasm_bindgen::JsCast;
 use leptos::{html, web_sys};
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
@@ -35,17 +36,18 @@ pub fn NavBar() -> impl IntoView {
             hide_popover(&menu);
         }
     };
-    let login = move |_| {
-        close_menu();
-        auth.login(location.pathname.get_untracked(), None);
-    };
-    let logout = move |_| {
-        close_menu();
-        auth.logout();
-    };
-    let logout_local = move |_| {
-        close_menu();
-        auth.logout_local();
+    let login = move |_| auth.login(location.pathname.get_untracked(), None);
+    // A choice in the panel (any link or button in it) closes it; the click has
+    // done its work by the time it bubbles up here.
+    let close_after_choice = move |event: leptos::ev::MouseEvent| {
+        let chose = event
+            .target()
+            .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+            .and_then(|element| element.closest("a, button").ok().flatten())
+            .is_some();
+        if chose {
+            close_menu();
+        }
     };
     // Before hydration the attribute is left out: the browser then derives the
     // state from the popover itself, which a fixed "false" would contradict.
@@ -80,8 +82,9 @@ pub fn NavBar() -> impl IntoView {
                     popover="auto"
                     node_ref=menu
                     on:toggle=move |_| set_open.set(menu.get_untracked().is_some_and(|m| is_open(&m)))
+                    on:click=close_after_choice
                 >
-                    <ul on:click=move |_| close_menu()>
+                    <ul>
                         <li>
                             <A href="/" exact=true>
                                 "Home"
@@ -101,8 +104,8 @@ pub fn NavBar() -> impl IntoView {
                                     {user.picture.map(|src| view! { <img class="avatar" src=src alt="" /> })}
                                     <span class="user-name" data-testid="user-name">{user.name}</span>
                                 </span>
-                                <button type="button" class="secondary" on:click=logout>"Log out"</button>
-                                <button type="button" class="link" on:click=logout_local>"Log out of this app only"</button>
+                                <button type="button" class="secondary" on:click=move |_| auth.logout()>"Log out"</button>
+                                <button type="button" class="link" on:click=move |_| auth.logout_local()>"Log out of this app only"</button>
                             }
                             .into_any(),
                             AuthStatus::Loading => view! {
