@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::BearerClient;
 
+/// The scope (or Auth0 permission) "Ping scoped" and `/api/private-scoped` require.
+pub const READ_MESSAGES: &str = "read:messages";
+
 /// The JSON body of every successful API answer: `{"message": "..."}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
@@ -91,7 +94,7 @@ pub async fn ping_protected() -> Result<Message, ApiError> {
 pub async fn ping_scoped() -> Result<Message, ApiError> {
     ssr::authenticate()
         .await?
-        .require_scope(crate::auth::READ_MESSAGES)
+        .require_scope(READ_MESSAGES)
         .map_err(ssr::refuse)?;
     Ok(ssr::scoped_message())
 }
@@ -101,7 +104,7 @@ pub async fn ping_scoped() -> Result<Message, ApiError> {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::{ApiError, Message};
-    use crate::auth::{Authenticated, Refusal};
+    use access_token_verifier::{Authenticated, Refusal};
 
     fn message(text: &str) -> Message {
         Message {
@@ -168,7 +171,9 @@ mod tests {
 
     #[test]
     fn refusals_read_like_http() {
-        let error = ssr::refuse(crate::auth::AuthError::InsufficientScope("read:messages"));
+        let error = ssr::refuse(access_token_verifier::AuthError::InsufficientScope(
+            READ_MESSAGES,
+        ));
         assert_eq!(error.status(), Some(403));
         assert!(error.to_string().starts_with("403 Forbidden: "), "{error}");
     }

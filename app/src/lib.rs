@@ -5,7 +5,8 @@
 //!   that load them under the page's CSP nonce.
 //! - [`api`]: server functions (`/api/ping_*`) and the messages they return; the
 //!   server-only half lives in `api::ssr` so the wasm never sees it.
-//! - `auth` (feature `ssr`): bearer-token verification, JWKS cache, extractor.
+//! - `config` (feature `ssr`): [`config::AppConfig`], the verifier's settings
+//!   (crate `access-token-verifier`, which checks the tokens) and the browser's.
 //! - [`client`]: the browser's server-function client (adds the bearer token).
 //! - [`login`]: browser login (PKCE), token store, the auth state context.
 //! - [`pages`]: one module per route (Home, External API, Profile, 404).
@@ -17,10 +18,10 @@
 
 pub mod api;
 pub mod assets;
-#[cfg(feature = "ssr")]
-pub mod auth;
 pub mod client;
 pub mod components;
+#[cfg(feature = "ssr")]
+pub mod config;
 pub mod lazy;
 pub mod login;
 pub mod pages;

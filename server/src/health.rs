@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use app::auth::Verifier;
+use access_token_verifier::Verifier;
 use axum::http::StatusCode;
 use axum::{extract::State, routing::get, Json, Router};
 use serde_json::{json, Value};

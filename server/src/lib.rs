@@ -17,7 +17,8 @@
 //! - [`telemetry`]: `tracing` setup and the request-logging layer.
 //! - [`shutdown`]: the Ctrl-C / SIGTERM signal.
 //!
-//! Token verification itself lives in `app::auth`, shared with the server functions.
+//! Token verification itself is the `access-token-verifier` crate (its extractor
+//! serves the REST routes and, through `app`, the server functions).
 //! `main.rs` reads the configuration, starts the key refresh, binds and serves.
 
 pub mod headers;
@@ -34,8 +35,9 @@ pub mod telemetry;
 use std::path::Path;
 use std::sync::Arc;
 
+use access_token_verifier::Verifier;
 use app::assets::SiteAssets;
-use app::auth::{AuthConfig, Verifier};
+use app::config::AppConfig;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::{middleware, Extension, Router};
@@ -54,14 +56,14 @@ use settings::ServerSettings;
 /// routes and the server functions alike (they find it as a request extension).
 pub fn app(
     leptos_options: LeptosOptions,
-    config: &AuthConfig,
+    config: &AppConfig,
     settings: &ServerSettings,
     verifier: Arc<Verifier>,
 ) -> Router {
     let routes = generate_route_list(app::App);
     let assets = SiteAssets::load(&leptos_options);
     let policy = Arc::new(HeaderPolicy::new(
-        &config.issuer,
+        &config.verifier.issuer,
         settings,
         assets.hashed,
         leptos_options.reload_port,

@@ -4,37 +4,37 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use app::auth::dpop::{Dpop, DpopMode, ReplayStore, MEMORY_REPLAY_CAPACITY};
-use app::auth::{AuthConfig, JwksCache, Verifier};
+use access_token_verifier::dpop::DpopMode;
+use access_token_verifier::Verifier;
 use leptos::prelude::get_configuration;
-use server::settings::ServerSettings;
+use server::settings::Settings;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    server::telemetry::init(std::env::var("LOG_FORMAT").ok().as_deref());
+    server::telemetry::init(
+        server::settings::log_format(|name| std::env::var(name).ok()).as_deref(),
+    );
 
     // Without issuer and audience the protected routes cannot be protected: refuse to start.
-    let (config, settings) =
-        match AuthConfig::from_env().and_then(|config| Ok((config, ServerSettings::from_env()?))) {
-            Ok(both) => both,
-            Err(error) => {
-                eprintln!("error: {error}");
-                return ExitCode::from(2);
-            }
-        };
-    // DPoP: proofs' `htu` checked against PUBLIC_URL when set; replays refused
-    // across replicas when REDIS_URL is set.
-    let per_key = config.dpop.proofs_per_key_per_minute;
-    let replay = match &settings.redis_url {
-        None => ReplayStore::memory(MEMORY_REPLAY_CAPACITY, config.dpop.iat_window, per_key),
-        Some(url) => match ReplayStore::redis(url, config.dpop.iat_window, per_key) {
-            Ok(store) => store,
-            Err(_) => {
-                // Not the parser's text: it may echo the URL, password included.
-                eprintln!("error: REDIS_URL is not a valid redis:// URL");
-                return ExitCode::from(2);
-            }
-        },
+    let Settings {
+        app: config,
+        server: settings,
+    } = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    // The verifier: the issuer's keys (not fetched yet), DPoP proofs' `htu`
+    // checked against PUBLIC_URL when set, replays refused across replicas when
+    // REDIS_URL is set.
+    let verifier = match Verifier::from_config(&config.verifier) {
+        Ok(verifier) => Arc::new(verifier),
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
     };
     // `None`: settings come from the environment cargo-leptos sets (and compiles in),
     // so `target/release/server` runs from the repo root without cargo-leptos.
@@ -80,23 +80,15 @@ async fn main() -> ExitCode {
 
     // The IdP being down is not fatal: public routes serve, protected ones answer 503
     // until the keys arrive.
-    let jwks = match JwksCache::new(config.issuer.clone(), config.jwks.clone()) {
-        Ok(jwks) => Arc::new(jwks),
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    tokio::spawn(jwks.clone().run_refresh());
-    if config.dpop.mode != DpopMode::Off && settings.public_url.is_none() {
+    verifier.spawn_refresh();
+    let dpop = &config.verifier.dpop;
+    if dpop.mode != DpopMode::Off && settings.public_url.is_none() {
         tracing::warn!(
             "DPoP is on but PUBLIC_URL is not set: proofs are checked against http:// and \
              the Host header. Behind a proxy or with https, set PUBLIC_URL to the origin \
              clients use, or their proofs will not match"
         );
     }
-    let dpop = Dpop::new(config.dpop.clone(), settings.public_url.clone(), replay);
-    let verifier = Arc::new(Verifier::new(&config, jwks).with_dpop(dpop));
     if let Some((metrics_listener, handle)) = metrics {
         if let Ok(local) = metrics_listener.local_addr() {
             tracing::info!(addr = %local, "metrics on /metrics");
@@ -110,11 +102,11 @@ async fn main() -> ExitCode {
     }
     let local = listener.local_addr().map_or(addr, |local| local);
     tracing::info!(
-        issuer = %config.issuer,
-        audience = %config.audience,
-        dpop = ?config.dpop.mode,
-        dpop_nonce = config.dpop.nonce_period.is_some(),
-        shared_replay_store = settings.redis_url.is_some(),
+        issuer = %config.verifier.issuer,
+        audience = %config.verifier.audience,
+        dpop = ?dpop.mode,
+        dpop_nonce = dpop.nonce_period.is_some(),
+        shared_replay_store = config.verifier.redis_url.is_some(),
         "listening on http://{local}"
     );
 

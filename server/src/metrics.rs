@@ -3,13 +3,13 @@
 //! so it is never public by accident.
 //!
 //! The exporter is `metrics-exporter-prometheus` (text exposition format); the
-//! token checks report through `app::auth::metrics`. HTTP requests are labelled by
+//! token checks report through `access_token_verifier::metrics`. HTTP requests are labelled by
 //! route template (`/api/private`, `/profile`, `unmatched`), never the raw path.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use app::auth::JwksCache;
+use access_token_verifier::JwksCache;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
@@ -42,7 +42,7 @@ pub fn install() -> Result<PrometheusHandle, BuildError> {
         Unit::Seconds,
         "HTTP request latency by method and route template"
     );
-    app::auth::metrics::describe();
+    access_token_verifier::metrics::describe();
     Ok(handle)
 }
 
@@ -90,7 +90,7 @@ pub fn routes(handle: PrometheusHandle, jwks: Arc<JwksCache>) -> Router {
 
 async fn render(State((handle, jwks)): State<(PrometheusHandle, Arc<JwksCache>)>) -> Response {
     let age = jwks.since_last_refresh();
-    app::auth::metrics::jwks_seconds_since_refresh(age.map(|age| age.as_secs_f64()));
+    access_token_verifier::metrics::jwks_seconds_since_refresh(age.map(|age| age.as_secs_f64()));
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -7,8 +7,9 @@ use axum::{routing::get, Json, Router};
 use leptos::config::LeptosOptions;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use access_token_verifier::{Authenticated, Refusal};
+use app::api::READ_MESSAGES;
 use app::api::{ssr, Message};
-use app::auth::{Authenticated, Refusal, READ_MESSAGES};
 
 /// `GET /api/public`, `/api/private`, `/api/private-scoped`, with CORS for the
 /// configured origins (none: browsers on other origins cannot read the answers).
@@ -20,7 +21,7 @@ pub fn routes(cors_allowed_origins: &[String]) -> Router<LeptosOptions> {
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET])
-        .allow_headers([header::AUTHORIZATION, app::auth::dpop::DPOP])
+        .allow_headers([header::AUTHORIZATION, access_token_verifier::dpop::DPOP])
         .expose_headers([
             header::WWW_AUTHENTICATE,
             axum::http::HeaderName::from_static("dpop-nonce"),

@@ -1,9 +1,11 @@
-//! [`ServerSettings`]: how the server faces the network (public URL, limits), from
-//! the environment. Token settings are `app::auth::AuthConfig`.
+//! Every setting the server runs with, read in one place ([`Settings::from_env`]):
+//! the verifier's (`access_token_verifier::config`), the app's (`app::config`)
+//! and the network-facing ones here ([`ServerSettings`]). The README's
+//! "Configuration" table lists them all; `server/tests/settings_table.rs` fails
+//! when the code reads a setting the table does not list, or the other way round.
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
-//! | `PUBLIC_URL` | | the app's public origin, e.g. `https://app.example.com`; `https` turns on HSTS |
 //! | `HEADER_READ_TIMEOUT_SECS` | 5 | a connection must deliver a complete request (HTTP/1 head, HTTP/2 preface and first request) within this, and each later HTTP/1 head; else it is closed |
 //! | `IDLE_TIMEOUT_SECS` | 60 | a kept-alive connection (HTTP/1 or HTTP/2) with no request in flight for this long is closed |
 //! | `MAX_HEADER_BYTES` | 32768 | largest request head (HTTP/1) or header list (HTTP/2) |
@@ -15,13 +17,73 @@
 //! | `QUEUE_TIMEOUT_MS` | 2000 | longest wait for one of those slots; then `503` with `Retry-After` |
 //! | `BODY_LIMIT_BYTES` | 8192 | largest request body (server functions, REST); then `413` |
 //! | `SHUTDOWN_GRACE_SECS` | 10 | on SIGTERM/Ctrl-C, in-flight requests get this long |
-//! | `REDIS_URL` | | `redis://host:port/db`: DPoP replay store (and nonce secret) shared by every replica; in process when unset |
 //! | `METRICS_ADDR` | | where `/metrics` (Prometheus) listens, e.g. `127.0.0.1:9100`; off when unset |
 //! | `LOG_FORMAT` | `text` | `json`: one JSON object per log line |
+//!
+//! `PUBLIC_URL` (HSTS when `https`) is the verifier's setting, shared.
 
 use std::time::Duration;
 
-use app::auth::config::{number, ConfigError};
+use std::path::Path;
+
+use access_token_verifier::config::{non_empty, number, ConfigError};
+use app::config::{AppConfig, ConfigFile, DEFAULT_CONFIG_FILE};
+
+/// The environment variables this module reads itself.
+pub const SETTINGS: &[&str] = &[
+    "HEADER_READ_TIMEOUT_SECS",
+    "IDLE_TIMEOUT_SECS",
+    "MAX_HEADER_BYTES",
+    "MAX_STREAMS_PER_CONNECTION",
+    "BODY_READ_TIMEOUT_SECS",
+    "REQUEST_TIMEOUT_SECS",
+    "MAX_CONNECTIONS",
+    "MAX_CONCURRENT_REQUESTS",
+    "QUEUE_TIMEOUT_MS",
+    "BODY_LIMIT_BYTES",
+    "SHUTDOWN_GRACE_SECS",
+    "METRICS_ADDR",
+    "LOG_FORMAT",
+];
+
+/// Read by libraries, not by this code: `LEPTOS_SITE_ADDR` (and the other
+/// `LEPTOS_*` values cargo-leptos sets) by `leptos::get_configuration`, `RUST_LOG`
+/// by `tracing_subscriber::EnvFilter`.
+pub const READ_BY_LIBRARIES: &[&str] = &["LEPTOS_SITE_ADDR", "RUST_LOG"];
+
+/// Everything the server runs with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// The verifier's and the browser's settings (`auth_config.json` and `AUTH0_*`).
+    pub app: AppConfig,
+    /// How the server faces the network.
+    pub server: ServerSettings,
+}
+
+impl Settings {
+    /// From the process environment (and the config file `AUTH0_CONFIG` names).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// From `env` (every variable is read through it, the config file's path too).
+    pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let path = non_empty(env("AUTH0_CONFIG")).unwrap_or_else(|| DEFAULT_CONFIG_FILE.into());
+        let file = ConfigFile::read(Path::new(&path))?;
+        let app = AppConfig::from_sources(file, &env)?;
+        let server = ServerSettings {
+            public_url: app.verifier.public_url.clone(),
+            ..ServerSettings::from_sources(&env)?
+        };
+        Ok(Self { app, server })
+    }
+}
+
+/// `LOG_FORMAT`: `json` for JSON lines, anything else text. Read before the rest
+/// (the logger must exist before the settings are parsed: they log).
+pub fn log_format(env: impl Fn(&str) -> Option<String>) -> Option<String> {
+    non_empty(env("LOG_FORMAT"))
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerSettings {
@@ -40,8 +102,6 @@ pub struct ServerSettings {
     pub shutdown_grace: Duration,
     /// Where `/metrics` listens; `None`: not served.
     pub metrics_addr: Option<std::net::SocketAddr>,
-    /// The shared DPoP replay store; `None`: in process.
-    pub redis_url: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -60,16 +120,13 @@ impl Default for ServerSettings {
             body_limit_bytes: 8 * 1024,
             shutdown_grace: Duration::from_secs(10),
             metrics_addr: None,
-            redis_url: None,
         }
     }
 }
 
 impl ServerSettings {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_sources(|name| std::env::var(name).ok())
-    }
-
+    /// The settings of [`SETTINGS`] from `env` (`public_url` stays `None`: it is
+    /// the verifier's, see [`Settings`]).
     pub fn from_sources(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = |name: &str| {
             env(name)
@@ -80,22 +137,6 @@ impl ServerSettings {
         let secs = |name: &str, default: Duration, max: u64| {
             number(&env, name, default.as_secs(), 1..=max).map(Duration::from_secs)
         };
-        let public_url = match env("PUBLIC_URL") {
-            None => None,
-            Some(text) => {
-                let url = url::Url::parse(&text).ok().filter(|url| {
-                    matches!(url.scheme(), "http" | "https")
-                        && url.host_str().is_some()
-                        && url.path() == "/"
-                        && url.query().is_none()
-                });
-                Some(url.ok_or_else(|| {
-                    ConfigError(format!(
-                        "PUBLIC_URL must be an origin like https://app.example.com, not {text:?}"
-                    ))
-                })?)
-            }
-        };
         let metrics_addr = match env("METRICS_ADDR") {
             None => None,
             Some(text) => Some(text.parse().map_err(|_| {
@@ -104,26 +145,9 @@ impl ServerSettings {
                 ))
             })?),
         };
-        let redis_url = match env("REDIS_URL") {
-            None => None,
-            Some(text) if text.starts_with("redis://") => Some(text),
-            Some(text) if text.starts_with("rediss://") => {
-                return Err(ConfigError(
-                    "REDIS_URL: rediss:// (TLS) is not built in; reach Redis over a private \
-                     network or a TLS tunnel and use redis://"
-                        .into(),
-                ))
-            }
-            Some(_) => {
-                return Err(ConfigError(
-                    "REDIS_URL must look like redis://host:port/db".into(),
-                ))
-            }
-        };
         Ok(Self {
             metrics_addr,
-            redis_url,
-            public_url,
+            public_url: None,
             header_read_timeout: secs(
                 "HEADER_READ_TIMEOUT_SECS",
                 defaults.header_read_timeout,
@@ -206,24 +230,36 @@ mod tests {
         assert_eq!(s.body_limit_bytes, 4096);
         assert_eq!(s.header_read_timeout, Duration::from_secs(2));
         assert!(!s.hsts());
-        assert!(load(&[("PUBLIC_URL", "https://app.example.com")])
+    }
+
+    #[test]
+    fn the_verifiers_public_url_turns_on_hsts() {
+        let settings = |public_url: &str| {
+            let vars = [
+                ("AUTH0_CONFIG", "/nonexistent/auth_config.json"),
+                ("AUTH0_DOMAIN", "t.auth0.com"),
+                ("AUTH0_AUDIENCE", "a"),
+                ("PUBLIC_URL", public_url),
+            ];
+            Settings::from_lookup(|name| {
+                vars.iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| value.to_string())
+            })
             .unwrap()
-            .hsts());
-        assert!(!load(&[("PUBLIC_URL", "http://127.0.0.1:3000")])
-            .unwrap()
-            .hsts());
+        };
+        let https = settings("https://app.example.com");
+        assert!(https.server.hsts());
+        assert_eq!(https.server.public_url, https.app.verifier.public_url);
+        assert!(!settings("http://127.0.0.1:3000").server.hsts());
     }
 
     #[test]
     fn bad_values_name_the_setting() {
         for (name, value) in [
-            ("PUBLIC_URL", "app.example.com"),
-            ("PUBLIC_URL", "https://app.example.com/path"),
             ("BODY_LIMIT_BYTES", "lots"),
             ("MAX_CONNECTIONS", "0"),
             ("METRICS_ADDR", "localhost"),
-            ("REDIS_URL", "localhost:6379"),
-            ("REDIS_URL", "rediss://cache.example.com:6380/"),
         ] {
             let error = load(&[(name, value)]).unwrap_err();
             assert!(error.0.contains(name), "{error}");

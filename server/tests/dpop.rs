@@ -2,22 +2,20 @@
 //! keys, real signed tokens bound by `cnf.jkt` and real proofs; the shared replay
 //! store against a real `redis-server` on loopback (scripts/setup installs it).
 
-#[path = "../../app/tests/support/mod.rs"]
-mod support;
-
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::auth::dpop::{Dpop, DpopMode, DpopSettings, ReplayStore, MEMORY_REPLAY_CAPACITY};
-use app::auth::{JwksCache, Verifier};
+use access_token_verifier::dpop::{DpopMode, DpopSettings};
+use access_token_verifier::{Verifier, VerifierConfig};
+use app::config::AppConfig;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use serde_json::{json, Value};
-use support::{claims, TestIssuer, TestKey};
+use test_issuer::{claims, TestIssuer, TestKey};
 use tower::ServiceExt;
 
 /// What the proofs name as the request's URL (no PUBLIC_URL: `http://` + Host).
@@ -58,30 +56,23 @@ impl Instance {
         public_url: Option<&str>,
         redis: Option<&str>,
     ) -> Self {
-        let config = issuer.config();
-        let replay = match redis {
-            Some(url) => {
-                ReplayStore::redis(url, settings.iat_window, settings.proofs_per_key_per_minute)
-                    .expect("redis url")
-            }
-            None => ReplayStore::memory(
-                MEMORY_REPLAY_CAPACITY,
-                settings.iat_window,
-                settings.proofs_per_key_per_minute,
-            ),
-        };
+        // Built as the server builds it (`Verifier::from_config`).
         let public_url = public_url.map(|u| url::Url::parse(u).expect("url"));
-        let dpop = Dpop::new(settings, public_url.clone(), replay);
-        let jwks = Arc::new(JwksCache::new(config.issuer.clone(), config.jwks.clone()).unwrap());
-        jwks.refresh().await.expect("keys load");
-        let verifier = Arc::new(Verifier::new(&config, jwks).with_dpop(dpop));
+        let config = VerifierConfig {
+            dpop: settings,
+            public_url: public_url.clone(),
+            redis_url: redis.map(str::to_owned),
+            ..issuer.config()
+        };
+        let verifier = Arc::new(Verifier::from_config(&config).expect("verifier"));
+        verifier.jwks().refresh().await.expect("keys load");
         let server_settings = server::settings::ServerSettings {
             public_url,
             ..Default::default()
         };
         let app = server::app(
             LeptosOptions::builder().output_name("auth0-leptos").build(),
-            &config,
+            &AppConfig::new(config),
             &server_settings,
             verifier.clone(),
         );
@@ -219,7 +210,7 @@ async fn every_wrong_proof_is_refused_with_invalid_dpop_proof() {
     let auth = format!("DPoP {token}");
     let path = "/api/private";
     let proof = |patch: Value| f.client_key.proof("GET", &url(path), Some(&token), patch);
-    let now = support::now();
+    let now = test_issuer::now();
     let cases: Vec<(&str, Vec<String>)> = vec![
         ("no proof", vec![]),
         ("two proofs", vec![proof(json!({})), proof(json!({}))]),
@@ -658,7 +649,7 @@ async fn one_client_cannot_grow_the_proof_key_memory() {
         .len() as u64;
     let held = keys.entry_count() * header_len;
     assert!(
-        held <= app::auth::dpop::PROOF_KEY_CACHE_BYTES,
+        held <= access_token_verifier::dpop::PROOF_KEY_CACHE_BYTES,
         "the proof-key cache holds {} headers of {header_len} bytes",
         keys.entry_count()
     );
@@ -810,7 +801,7 @@ async fn the_per_key_quota_is_shared_by_replicas_through_redis() {
     let token = f.token(json!({}));
     let auth = format!("DPoP {token}");
     // Not across a generation boundary (it would reset the count mid-test).
-    let into_generation = support::now() % 120;
+    let into_generation = test_issuer::now() % 120;
     if into_generation > 115 {
         tokio::time::sleep(Duration::from_secs(121 - into_generation)).await;
     }

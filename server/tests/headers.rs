@@ -1,9 +1,6 @@
 //! Security and caching headers on pages, API answers and assets, through the
 //! whole router (`oneshot`), with a real issuer on 127.0.0.1.
 
-#[path = "../../app/tests/support/mod.rs"]
-mod support;
-
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
@@ -11,14 +8,14 @@ use futures::StreamExt;
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use server::settings::ServerSettings;
-use support::{TestIssuer, TestKey};
+use test_issuer::{TestIssuer, TestKey};
 use tower::ServiceExt;
 
 async fn app(settings: ServerSettings) -> (TestIssuer, Router) {
     let issuer = TestIssuer::start(&[&TestKey::rsa_a()]).await;
     let app = server::app(
         LeptosOptions::builder().output_name("auth0-leptos").build(),
-        &issuer.config(),
+        &app::config::AppConfig::new(issuer.config()),
         &settings,
         issuer.verifier().await,
     );
@@ -193,7 +190,7 @@ async fn built_files_are_served_precompressed_and_vary_by_encoding() {
             .output_name("auth0-leptos")
             .site_root(site.to_string_lossy().into_owned())
             .build(),
-        &issuer.config(),
+        &app::config::AppConfig::new(issuer.config()),
         &ServerSettings::default(),
         issuer.verifier().await,
     );

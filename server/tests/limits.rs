@@ -2,9 +2,6 @@
 //! slowloris connections, partial HTTP/2 prefaces, idle keep-alive connections,
 //! stalled uploads, a full queue, HTTP/2's caps, and the bounded drain.
 
-#[path = "../../app/tests/support/mod.rs"]
-mod support;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -12,7 +9,7 @@ use axum::routing::get;
 use axum::Router;
 use leptos::config::LeptosOptions;
 use server::settings::ServerSettings;
-use support::{TestIssuer, TestKey};
+use test_issuer::{TestIssuer, TestKey};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -54,7 +51,7 @@ async fn slowloris_clients_are_cut_off_and_do_not_starve_others() {
     };
     let app = server::app(
         LeptosOptions::builder().output_name("auth0-leptos").build(),
-        &issuer.config(),
+        &app::config::AppConfig::new(issuer.config()),
         &settings,
         issuer.verifier().await,
     );
@@ -191,7 +188,7 @@ async fn whole_app(settings: &ServerSettings) -> (Router, TestIssuer) {
     let issuer = TestIssuer::start(&[&TestKey::rsa_a()]).await;
     let app = server::app(
         LeptosOptions::builder().output_name("auth0-leptos").build(),
-        &issuer.config(),
+        &app::config::AppConfig::new(issuer.config()),
         settings,
         issuer.verifier().await,
     );
@@ -386,7 +383,7 @@ async fn a_full_queue_answers_503_with_retry_after_and_probes_never_wait() {
     let (addr, stop, handle) = start(app, settings).await;
     issuer.set_jwks_delay(Duration::from_secs(3));
     let rotated = TestKey::load("rsa-b.pem", "rotated-key", jsonwebtoken::Algorithm::RS256);
-    let token = rotated.sign(&support::claims(&issuer.issuer));
+    let token = rotated.sign(&test_issuer::claims(&issuer.issuer));
     let holder = tokio::spawn(async move {
         let mut stream = TcpStream::connect(addr).await.unwrap();
         stream

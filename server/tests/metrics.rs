@@ -2,9 +2,6 @@
 //! test in its own binary: the recorder is process-wide, and parallel tests would
 //! move the same counters.
 
-#[path = "../../app/tests/support/mod.rs"]
-mod support;
-
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
@@ -12,7 +9,7 @@ use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use serde_json::json;
 use server::settings::ServerSettings;
-use support::{claims, now, TestIssuer, TestKey};
+use test_issuer::{claims, now, TestIssuer, TestKey};
 use tower::ServiceExt;
 
 async fn call(app: &Router, path: &str, token: Option<&str>) -> (StatusCode, String) {
@@ -55,7 +52,7 @@ async fn counters_move_by_exactly_what_the_requests_did() {
     let jwks = verifier.jwks().clone();
     let app = server::app(
         LeptosOptions::builder().output_name("auth0-leptos").build(),
-        &issuer.config(),
+        &app::config::AppConfig::new(issuer.config()),
         &ServerSettings {
             metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
             ..ServerSettings::default()

@@ -1,19 +1,17 @@
 //! The whole router, driven in-process with `tower::ServiceExt::oneshot`, against
 //! a real token issuer on 127.0.0.1 (`app/tests/support`).
 
-#[path = "../../app/tests/support/mod.rs"]
-mod support;
-
 use std::sync::Arc;
 
-use app::auth::{AuthConfig, Verifier};
+use access_token_verifier::Verifier;
+use app::config::AppConfig;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use serde_json::{json, Value};
-use support::{claims, TestIssuer, TestKey};
+use test_issuer::{claims, TestIssuer, TestKey};
 use tower::ServiceExt;
 
 /// The challenge of a request without credentials, in the default DPoP mode
@@ -21,7 +19,7 @@ use tower::ServiceExt;
 const BARE_CHALLENGE: &str =
     r#"Bearer realm="api", DPoP realm="api", algs="ES256 ES384 EdDSA RS256 PS256""#;
 
-fn app_with(config: &AuthConfig, verifier: Arc<Verifier>) -> Router {
+fn app_with(config: &AppConfig, verifier: Arc<Verifier>) -> Router {
     server::app(
         LeptosOptions::builder().output_name("auth0-leptos").build(),
         config,
@@ -42,12 +40,15 @@ impl Fixture {
         Self::with_config(|_| {}).await
     }
 
-    async fn with_config(adjust: impl FnOnce(&mut AuthConfig)) -> Self {
+    async fn with_config(adjust: impl FnOnce(&mut AppConfig)) -> Self {
         let key = TestKey::rsa_a();
         let issuer = TestIssuer::start(&[&key]).await;
-        let mut config = issuer.config();
+        let mut config = AppConfig {
+            client_id: Some("test-client".into()),
+            ..AppConfig::new(issuer.config())
+        };
         adjust(&mut config);
-        let app = app_with(&config, issuer.verifier_for(&config).await);
+        let app = app_with(&config, issuer.verifier_for(&config.verifier).await);
         Self { issuer, key, app }
     }
 
@@ -147,7 +148,7 @@ async fn rest_private_without_token_is_401_with_a_bare_challenge() {
 #[tokio::test]
 async fn rest_private_with_a_bad_token_is_401_invalid_token() {
     let f = Fixture::new().await;
-    let mut expired = f.token(json!({"exp": support::now() - 60}));
+    let mut expired = f.token(json!({"exp": test_issuer::now() - 60}));
     for token in ["abc.def.ghi".to_owned(), std::mem::take(&mut expired)] {
         let answer = f
             .send(get("/api/private", &[&format!("Bearer {token}")]))
@@ -211,7 +212,7 @@ async fn rest_scoped_needs_read_messages_in_scope_or_permissions() {
 async fn with_permissions_only_a_scope_claim_does_not_grant_read_messages() {
     // An Auth0 API with RBAC: `scope` holds whatever the authorize request asked
     // for, so only `permissions` may grant.
-    let f = Fixture::with_config(|config| config.permissions_only = true).await;
+    let f = Fixture::with_config(|config| config.verifier.permissions_only = true).await;
     for (grant, status) in [
         (
             json!({"scope": "openid read:messages"}),
@@ -324,7 +325,7 @@ async fn server_functions_answer_with_real_statuses_and_typed_errors() {
 async fn issuer_down_at_start_public_serves_protected_503_not_ready() {
     let key = TestKey::rsa_a();
     let issuer = TestIssuer::start(&[&key]).await;
-    let config = issuer.config();
+    let config = AppConfig::new(issuer.config());
     let token = key.sign(&claims(&issuer.issuer));
     issuer.stop();
     let app = app_with(&config, issuer.verifier_not_loaded());
@@ -437,7 +438,7 @@ async fn pages_carry_the_public_login_config_and_no_secrets() {
         let config: app::login::PublicAuthConfig = serde_json::from_str(json).expect("config json");
         assert_eq!(config.issuer, f.issuer.issuer);
         assert_eq!(config.client_id, "test-client");
-        assert_eq!(config.audience, support::AUDIENCE);
+        assert_eq!(config.audience, test_issuer::AUDIENCE);
         assert_eq!(config.scope, "openid profile email offline_access");
     }
 }

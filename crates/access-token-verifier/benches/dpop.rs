@@ -10,23 +10,20 @@
 //!
 //! `cargo bench -p app --features ssr --bench dpop`
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::auth::dpop::access_token_hash;
-use app::auth::keys::VerifyKey;
-use app::auth::Verifier;
+use access_token_verifier::dpop::access_token_hash;
+use access_token_verifier::keys::VerifyKey;
+use access_token_verifier::Verifier;
 use axum::http::request::Parts;
 use axum::http::{header, Request};
 use base64::Engine;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use jsonwebtoken::Algorithm;
 use serde_json::json;
-use support::{claims, TestIssuer, TestKey};
+use test_issuer::{claims, TestIssuer, TestKey};
 
 const URL: &str = "http://api.test.local/api/private";
 
@@ -141,7 +138,7 @@ fn dpop(c: &mut Criterion) {
 }
 
 /// Interleaved: (bearer + DPoP proof) minus (bearer + one ES256 verification with
-/// a parsed key). The DPoP side parses its key once too ([`app::auth::dpop::ProofKeyCache`]),
+/// a parsed key). The DPoP side parses its key once too ([`access_token_verifier::dpop::ProofKeyCache`]),
 /// as it does for a real client that signs every proof with one key.
 fn extra(c: &mut Criterion) {
     let setup = Setup::new();

@@ -61,6 +61,7 @@ impl VerifyKey {
             .is_some_and(|(_, key)| key.verify_sig(message, signature).is_ok())
     }
 
+    /// Whether this key may verify `alg`.
     pub fn allows(&self, alg: Algorithm) -> bool {
         self.verifiers.iter().any(|(allowed, _)| *allowed == alg)
     }
@@ -78,6 +79,8 @@ impl VerifyKey {
         })
     }
 
+    /// A signature key from a JWK (`use` absent or `sig`; RSA of 2048 to 4096
+    /// bits, P-256, P-384 or Ed25519), `None` when it is not one.
     pub fn from_jwk(jwk: &Jwk) -> Option<Self> {
         if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
             return None;
@@ -147,6 +150,7 @@ pub fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Option<Vec<u8>> {
     Some(der.as_ref().to_vec())
 }
 
+/// The usable keys of a JWKS document, with their `kid`s; others are skipped.
 pub fn parse_jwks(document: &Value) -> Vec<(Option<String>, VerifyKey)> {
     let Some(entries) = document.get("keys").and_then(Value::as_array) else {
         return Vec::new();

@@ -29,10 +29,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
+#[cfg(feature = "redis")]
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+#[cfg(feature = "redis")]
 use base64::Engine;
+#[cfg(feature = "redis")]
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use sha2::{Digest, Sha256};
 
 /// Why a `jti` was not accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,19 +45,30 @@ pub enum ReplayError {
     Unavailable,
     /// This key sent more proofs than its quota this generation; retry after
     /// this many seconds (when the generation rotates).
-    OverQuota { retry_after_secs: u32 },
+    OverQuota {
+        /// Seconds until the key's count starts again.
+        retry_after_secs: u32,
+    },
 }
 
 /// Longest wait for Redis before a request is answered 503.
+#[cfg(feature = "redis")]
 pub const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Where the nonce secret lives in Redis (shared by every replica).
+#[cfg(feature = "redis")]
 const NONCE_SECRET_KEY: &str = "dpop:nonce-secret";
 
+/// Where accepted proofs are remembered.
 pub enum ReplayStore {
+    /// In this process ([`ReplayStore::memory`]).
     Memory(Generations),
+    /// In Redis, shared by replicas ([`ReplayStore::redis`], feature `redis`).
+    #[cfg(feature = "redis")]
     Redis {
+        /// One auto-reconnecting connection.
         connection: ConnectionManager,
+        /// How long a proof is remembered (twice the `iat` window).
         ttl: Duration,
         /// Proofs per key per `ttl`.
         quota: u32,
@@ -76,11 +89,7 @@ fn until_rotation(now: u64, span_secs: u64) -> u32 {
 /// A proof's identity: its key's thumbprint and its `jti` (`jti`s are unique per
 /// key), hashed to a fixed length.
 fn proof_id(jkt: &str, jti: &str) -> [u8; 32] {
-    let mut hash = Sha256::new();
-    hash.update(jkt.as_bytes());
-    hash.update([0]);
-    hash.update(jti.as_bytes());
-    hash.finalize().into()
+    crate::hash::sha256(&[jkt.as_bytes(), &[0], jti.as_bytes()])
 }
 
 /// The in-process store (see the module doc).
@@ -161,6 +170,7 @@ impl ReplayStore {
     /// In Redis at `url` (`redis://host:port/db`). Connects lazily and reconnects
     /// on its own, so the server starts (and serves everything but DPoP) while
     /// Redis is down. Only a malformed URL is an error.
+    #[cfg(feature = "redis")]
     pub fn redis(url: &str, window: Duration, per_key_per_minute: u32) -> Result<Self, String> {
         let client = redis::Client::open(url).map_err(|error| error.to_string())?;
         let config = ConnectionManagerConfig::new()
@@ -178,8 +188,9 @@ impl ReplayStore {
         })
     }
 
+    /// Whether replicas share it (Redis).
     pub fn is_shared(&self) -> bool {
-        matches!(self, Self::Redis { .. })
+        !matches!(self, Self::Memory(_))
     }
 
     /// Records the proof at `now` (seconds since the epoch);
@@ -188,6 +199,7 @@ impl ReplayStore {
         let id = proof_id(jkt, jti);
         match self {
             Self::Memory(generations) => generations.remember(jkt, id, now),
+            #[cfg(feature = "redis")]
             Self::Redis {
                 connection,
                 ttl,
@@ -199,7 +211,7 @@ impl ReplayStore {
                 let epoch = now / ttl;
                 let count_key = format!(
                     "dpop:quota:{}:{epoch}",
-                    URL_SAFE_NO_PAD.encode(Sha256::digest(jkt.as_bytes()))
+                    URL_SAFE_NO_PAD.encode(crate::hash::sha256(&[jkt.as_bytes()]))
                 );
                 let mut connection = connection.clone();
                 // One round trip: SET NX (exactly one replica wins for a given
@@ -247,6 +259,7 @@ impl ReplayStore {
     pub async fn is_ready(&self) -> bool {
         match self {
             Self::Memory(_) => true,
+            #[cfg(feature = "redis")]
             Self::Redis { connection, .. } => {
                 let mut connection = connection.clone();
                 let ping = redis::cmd("PING");
@@ -260,10 +273,23 @@ impl ReplayStore {
     /// `candidate` in Redis (SET NX), and everyone reads back the one stored.
     /// In memory: `candidate` itself.
     pub async fn shared_secret(&self, candidate: &[u8]) -> Result<Vec<u8>, ReplayError> {
-        let Self::Redis { connection, .. } = self else {
-            return Ok(candidate.to_vec());
-        };
-        let mut connection = connection.clone();
+        match self {
+            Self::Memory(_) => Ok(candidate.to_vec()),
+            #[cfg(feature = "redis")]
+            Self::Redis { connection, .. } => {
+                redis_shared_secret(connection.clone(), candidate).await
+            }
+        }
+    }
+}
+
+/// [`ReplayStore::shared_secret`] in Redis.
+#[cfg(feature = "redis")]
+async fn redis_shared_secret(
+    mut connection: ConnectionManager,
+    candidate: &[u8],
+) -> Result<Vec<u8>, ReplayError> {
+    {
         let exchange = async {
             redis::cmd("SET")
                 .arg(NONCE_SECRET_KEY)
@@ -407,6 +433,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "redis")]
     #[tokio::test]
     async fn redis_that_does_not_answer_fails_closed() {
         // Nothing listens on port 1.

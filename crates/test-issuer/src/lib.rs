@@ -1,45 +1,45 @@
-//! A real token issuer for tests: an HTTP server on 127.0.0.1:0 serving OpenID
-//! discovery and a JWKS, and real keys (tests/keys/*.pem) that sign real tokens.
-//! Shared by `app/tests` and `server/tests` (included there with `#[path]`).
-#![allow(dead_code)]
+//! Test support for `access-token-verifier` and the APIs built on it (dev-only):
+//!
+//! - [`TestIssuer`]: a real token issuer, an HTTP server on 127.0.0.1:0 serving
+//!   OpenID discovery and a JWKS, whose answers a test can bend (rotation, a slow
+//!   or lying IdP, odd content types), and stop.
+//! - [`TestKey`]: real keys (`keys/*.pem`: RSA, P-256, P-384, Ed25519) that sign
+//!   real tokens and real DPoP proofs.
+//! - [`claims`], [`now`], [`b64`], [`wait_until`]: small builders and waits.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::auth::config::JwksSettings;
-use app::auth::{AuthConfig, JwksCache, Verifier};
+use access_token_verifier::config::JwksSettings;
+use access_token_verifier::{JwksCache, Verifier, VerifierConfig};
 use axum::response::IntoResponse;
 use axum::{extract::State, routing::get, Json, Router};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{encode, get_current_timestamp, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
+/// The audience of [`claims`] and of [`TestIssuer::config`].
 pub const AUDIENCE: &str = "https://api.test.local";
 
-/// A private key from tests/keys and its public JWK.
+/// A private key from `keys/` and its public JWK.
 #[derive(Clone)]
 pub struct TestKey {
+    /// Its `kid` in the JWKS and in tokens' headers.
     pub kid: String,
+    /// The algorithm it signs with.
     pub alg: Algorithm,
+    /// The private key.
     pub encoding: EncodingKey,
+    /// The public JWK the issuer publishes (no `alg`, like Auth0's).
     pub jwk: Value,
 }
 
 impl TestKey {
+    /// The key in `keys/<file>`, published as `kid`, signing with `alg`.
     pub fn load(file: &str, kid: &str, alg: Algorithm) -> Self {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/keys")
-            .join(file);
-        // The server crate includes this file too: find the keys from either crate.
-        let path = if path.exists() {
-            path
-        } else {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../app/tests/keys")
-                .join(file)
-        };
+        let path = key_path(file);
         let pem = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let encoding = match alg {
             Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(&pem),
@@ -61,18 +61,23 @@ impl TestKey {
         }
     }
 
+    /// RSA 2048, RS256, kid `rsa-a`.
     pub fn rsa_a() -> Self {
         Self::load("rsa-a.pem", "rsa-a", Algorithm::RS256)
     }
+    /// A second RSA 2048 key (rotation), kid `rsa-b`.
     pub fn rsa_b() -> Self {
         Self::load("rsa-b.pem", "rsa-b", Algorithm::RS256)
     }
+    /// P-256, ES256.
     pub fn ec_p256() -> Self {
         Self::load("ec-p256.pem", "ec-p256", Algorithm::ES256)
     }
+    /// P-384, ES384.
     pub fn ec_p384() -> Self {
         Self::load("ec-p384.pem", "ec-p384", Algorithm::ES384)
     }
+    /// Ed25519, EdDSA.
     pub fn ed25519() -> Self {
         Self::load("ed25519.pem", "ed25519", Algorithm::EdDSA)
     }
@@ -88,6 +93,7 @@ impl TestKey {
         )
     }
 
+    /// A token with this key and the given header.
     pub fn sign_with(&self, header: Header, claims: &Value) -> String {
         encode(&header, claims, &self.encoding).expect("signing works")
     }
@@ -114,7 +120,7 @@ impl TestKey {
             "iat": now(),
         });
         if let Some(token) = token {
-            claims["ath"] = json!(app::auth::dpop::proof::token_hash(token));
+            claims["ath"] = json!(access_token_verifier::dpop::proof::token_hash(token));
         }
         for (k, v) in patch.as_object().expect("object") {
             if v.is_null() {
@@ -152,6 +158,14 @@ impl TestKey {
     }
 }
 
+/// The path of a test key's PEM file (`keys/<file>` in this crate).
+pub fn key_path(file: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("keys")
+        .join(file)
+}
+
+/// Seconds since the epoch.
 pub fn now() -> u64 {
     get_current_timestamp()
 }
@@ -201,12 +215,14 @@ struct IssuerState {
 
 /// The issuer's HTTP server. Dropping it (or [`TestIssuer::stop`]) stops serving.
 pub struct TestIssuer {
+    /// Its issuer URL (`http://127.0.0.1:PORT/`), as tokens carry it in `iss`.
     pub issuer: String,
     state: Arc<IssuerState>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl TestIssuer {
+    /// Starts serving discovery and a JWKS of `keys` on 127.0.0.1 (any port).
     pub async fn start(keys: &[&TestKey]) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -270,6 +286,7 @@ impl TestIssuer {
         *self.state.keys.lock().unwrap() = keys.iter().map(|k| k.jwk.clone()).collect();
     }
 
+    /// Publishes exactly these JWKs (malformed ones included).
     pub fn set_raw_keys(&self, keys: Vec<Value>) {
         *self.state.keys.lock().unwrap() = keys;
     }
@@ -279,6 +296,7 @@ impl TestIssuer {
         *self.state.jwks_answer.lock().unwrap() = (content_type.to_owned(), body);
     }
 
+    /// Answers the JWKS with this content type.
     pub fn set_jwks_content_type(&self, content_type: &str) {
         self.state.jwks_answer.lock().unwrap().0 = content_type.to_owned();
     }
@@ -288,6 +306,7 @@ impl TestIssuer {
         *self.state.jwks_uri.lock().unwrap() = Some(uri.to_owned());
     }
 
+    /// How many times the JWKS was fetched.
     pub fn jwks_fetches(&self) -> usize {
         self.state.jwks_fetches.load(Ordering::SeqCst)
     }
@@ -297,22 +316,15 @@ impl TestIssuer {
         self.task.abort();
     }
 
-    pub fn config(&self) -> AuthConfig {
-        AuthConfig {
-            issuer: self.issuer.clone(),
-            audience: AUDIENCE.to_owned(),
-            client_id: Some("test-client".into()),
-            token_storage: Default::default(),
-            refresh_tokens: true,
-            cors_allowed_origins: vec![],
-            permissions_only: false,
-            clock_tolerance_secs: 5,
+    /// A verifier's settings for this issuer and [`AUDIENCE`] (a shorter fetch
+    /// timeout, so tests of a slow issuer end sooner).
+    pub fn config(&self) -> VerifierConfig {
+        VerifierConfig {
             jwks: JwksSettings {
                 fetch_timeout: Duration::from_secs(2),
                 ..JwksSettings::default()
             },
-            use_dpop: false,
-            dpop: Default::default(),
+            ..VerifierConfig::new(&self.issuer, AUDIENCE)
         }
     }
 
@@ -322,7 +334,7 @@ impl TestIssuer {
     }
 
     /// [`Self::verifier`] with a config of the test's own (based on [`Self::config`]).
-    pub async fn verifier_for(&self, config: &AuthConfig) -> Arc<Verifier> {
+    pub async fn verifier_for(&self, config: &VerifierConfig) -> Arc<Verifier> {
         let verifier = verifier_not_loaded_for(config);
         verifier.jwks().refresh().await.expect("keys load");
         verifier
@@ -334,7 +346,7 @@ impl TestIssuer {
     }
 }
 
-fn verifier_not_loaded_for(config: &AuthConfig) -> Arc<Verifier> {
+fn verifier_not_loaded_for(config: &VerifierConfig) -> Arc<Verifier> {
     {
         let jwks = Arc::new(
             JwksCache::new(config.issuer.clone(), config.jwks.clone()).expect("HTTP client builds"),

@@ -9,7 +9,9 @@ use jsonwebtoken::Algorithm;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Scheme {
     #[default]
+    /// `Authorization: Bearer` (RFC 6750).
     Bearer,
+    /// `Authorization: DPoP` (RFC 9449).
     Dpop,
 }
 

@@ -18,13 +18,15 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::config::{ConfigError, VerifierConfig};
 use super::dpop::Dpop;
+use super::dpop::{ReplayStore, MEMORY_REPLAY_CAPACITY};
 use super::error::TokenProblem;
 use super::jwks::{JwksCache, KeyLookupError};
 use super::keys::{is_supported, VerifyKey};
 use super::metrics;
 use super::token_cache::{CachedToken, TokenHash, VerifiedTokenCache};
-use super::{AuthConfig, AuthError, Claims};
+use super::{AuthError, Claims};
 
 /// Longest token accepted, in bytes. Auth0 tokens with many permissions stay far
 /// below; anything longer is refused before any parsing.
@@ -57,6 +59,9 @@ struct JoseHeader {
     crit: Option<IgnoredAny>,
 }
 
+/// Checks access tokens against one issuer and audience: the keys
+/// ([`JwksCache`]), the verified-token cache, the DPoP policy ([`Dpop`]).
+/// Share one per process (`Arc<Verifier>`).
 pub struct Verifier {
     jwks: Arc<JwksCache>,
     issuer: String,
@@ -80,16 +85,60 @@ fn number(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>, AuthEr
 }
 
 impl Verifier {
-    pub fn new(config: &AuthConfig, jwks: Arc<JwksCache>) -> Self {
+    /// Everything `config` describes: the key cache for its issuer, the DPoP
+    /// policy with its `public_url` and replay store (Redis with `redis_url`,
+    /// which needs the `redis` feature; else in process). Nothing is fetched
+    /// yet: start [`JwksCache::run_refresh`] (or [`Self::spawn_refresh`]).
+    /// Errors: the HTTP client cannot be built, `redis_url` is malformed or the
+    /// `redis` feature is off.
+    pub fn from_config(config: &VerifierConfig) -> Result<Self, ConfigError> {
+        let jwks = Arc::new(JwksCache::new(config.issuer.clone(), config.jwks.clone())?);
+        let window = config.dpop.iat_window;
+        let per_key = config.dpop.proofs_per_key_per_minute;
+        let replay = match &config.redis_url {
+            None => ReplayStore::memory(MEMORY_REPLAY_CAPACITY, window, per_key),
+            #[cfg(feature = "redis")]
+            // Not the parser's text: it may echo the URL, password included.
+            Some(url) => ReplayStore::redis(url, window, per_key)
+                .map_err(|_| ConfigError("REDIS_URL is not a valid redis:// URL".into()))?,
+            #[cfg(not(feature = "redis"))]
+            Some(_) => {
+                return Err(ConfigError(
+                    "REDIS_URL is set but this build has no Redis support (the \
+                     access-token-verifier crate's `redis` feature)"
+                        .into(),
+                ))
+            }
+        };
+        let dpop = Dpop::new(config.dpop.clone(), config.public_url.clone(), replay);
+        Ok(Self::new(config, jwks).with_dpop(dpop))
+    }
+
+    /// Checks tokens as `config` says with the keys of `jwks`; DPoP replays
+    /// remembered in process and proofs' `htu` checked against
+    /// `config.public_url` (see [`Self::from_config`] for Redis).
+    pub fn new(config: &VerifierConfig, jwks: Arc<JwksCache>) -> Self {
+        let replay = ReplayStore::memory(
+            MEMORY_REPLAY_CAPACITY,
+            config.dpop.iat_window,
+            config.dpop.proofs_per_key_per_minute,
+        );
         Self {
             jwks,
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             leeway: config.clock_tolerance_secs,
             cache: VerifiedTokenCache::new(TOKEN_CACHE_CAPACITY, config.clock_tolerance_secs),
-            dpop: Dpop::in_memory(config.dpop.clone()),
+            dpop: Dpop::new(config.dpop.clone(), config.public_url.clone(), replay),
             permissions_only: config.permissions_only,
         }
+    }
+
+    /// Starts [`JwksCache::run_refresh`] on the current Tokio runtime: the keys
+    /// load now (retrying with backoff while the issuer is down), then refresh
+    /// every `JWKS_REFRESH_SECS`. Until they load, checks answer `503`.
+    pub fn spawn_refresh(&self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(self.jwks.clone().run_refresh())
     }
 
     /// Whether a required scope counts only from `permissions` (`API_PERMISSIONS_ONLY`).
@@ -103,10 +152,12 @@ impl Verifier {
         self
     }
 
+    /// The DPoP policy.
     pub fn dpop(&self) -> &Dpop {
         &self.dpop
     }
 
+    /// The issuer's keys.
     pub fn jwks(&self) -> &Arc<JwksCache> {
         &self.jwks
     }

@@ -3,16 +3,13 @@
 //!
 //! `cargo bench -p app --features ssr --bench verify`
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::hint::black_box;
 
-use app::auth::keys::VerifyKey;
+use access_token_verifier::keys::VerifyKey;
 use base64::Engine;
 use criterion::{criterion_group, criterion_main, Criterion};
 use jsonwebtoken::Algorithm;
-use support::{claims, TestIssuer, TestKey};
+use test_issuer::{claims, TestIssuer, TestKey};
 
 fn verify(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");

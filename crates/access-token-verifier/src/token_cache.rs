@@ -13,17 +13,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use moka::sync::Cache;
-use sha2::{Digest, Sha256};
 
 use super::keys::VerifyKey;
 use super::Claims;
 
+/// SHA-256 of a token: the cache key.
 pub type TokenHash = [u8; 32];
 
 /// A verified token: its claims and the key that verified it.
 pub struct CachedToken {
+    /// Its claims.
     pub claims: Arc<Claims>,
+    /// The key that verified it (the entry counts only while it is still published).
     pub key: Arc<VerifyKey>,
+    /// That key's `kid`.
     pub kid: Option<String>,
 }
 
@@ -52,12 +55,15 @@ impl moka::Expiry<TokenHash, Arc<CachedToken>> for UntilExpiry {
     }
 }
 
+/// Tokens verified before, by hash, each until its `exp`: a repeated token skips
+/// the signature check, as long as the key that verified it is still published.
 pub struct VerifiedTokenCache {
     entries: Cache<TokenHash, Arc<CachedToken>>,
     leeway: u64,
 }
 
 impl VerifiedTokenCache {
+    /// At most `capacity` tokens, each kept until `exp` + `leeway` seconds.
     pub fn new(capacity: u64, leeway: u64) -> Self {
         Self {
             entries: Cache::builder()
@@ -68,8 +74,9 @@ impl VerifiedTokenCache {
         }
     }
 
+    /// The cache key of `token`.
     pub fn hash(token: &str) -> TokenHash {
-        Sha256::digest(token.as_bytes()).into()
+        crate::hash::sha256(&[token.as_bytes()])
     }
 
     /// The cached token, if still valid at `now` (expiry tolerance included) and
@@ -90,6 +97,7 @@ impl VerifiedTokenCache {
         Some(entry.claims.clone())
     }
 
+    /// Remembers a verified token.
     pub fn insert(&self, hash: TokenHash, token: CachedToken) {
         self.entries.insert(hash, Arc::new(token));
     }
@@ -100,6 +108,7 @@ impl VerifiedTokenCache {
         self.entries.entry_count()
     }
 
+    /// Whether nothing is cached.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

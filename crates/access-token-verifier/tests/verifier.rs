@@ -1,15 +1,13 @@
 //! The verifier against a real issuer on 127.0.0.1 with real keys and tokens.
 
-mod support;
-
 use std::sync::Arc;
 
-use app::auth::AuthError;
+use access_token_verifier::AuthError;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
-use support::{b64, claims, now, TestIssuer, TestKey, AUDIENCE};
+use test_issuer::{b64, claims, now, TestIssuer, TestKey, AUDIENCE};
 
-fn invalid(result: Result<Arc<app::auth::Claims>, AuthError>) -> &'static str {
+fn invalid(result: Result<Arc<access_token_verifier::Claims>, AuthError>) -> &'static str {
     match result {
         Err(AuthError::InvalidToken(problem)) => problem.description(),
         other => panic!("expected invalid_token, got {other:?}"),
@@ -329,7 +327,7 @@ async fn an_overlong_kid_is_unknown_without_a_lookup_or_a_fetch() {
     let verifier = issuer.verifier().await;
     let fetches = issuer.jwks_fetches();
     // Even published under that kid: a kid past the bound is never looked up.
-    let long_kid = "k".repeat(app::auth::jwks::MAX_KID_LEN + 1);
+    let long_kid = "k".repeat(access_token_verifier::jwks::MAX_KID_LEN + 1);
     let mut published = rsa.jwk.clone();
     published["kid"] = json!(long_kid);
     issuer.set_raw_keys(vec![rsa.jwk.clone(), published]);
@@ -346,7 +344,7 @@ async fn an_overlong_kid_is_unknown_without_a_lookup_or_a_fetch() {
     );
     assert_eq!(issuer.jwks_fetches(), fetches, "no refetch for it");
     // A kid at the bound is looked up as usual (and refetched once).
-    let kid = "k".repeat(app::auth::jwks::MAX_KID_LEN);
+    let kid = "k".repeat(access_token_verifier::jwks::MAX_KID_LEN);
     let mut published = rsa.jwk.clone();
     published["kid"] = json!(kid);
     issuer.set_raw_keys(vec![rsa.jwk.clone(), published]);
@@ -496,21 +494,21 @@ async fn keys_are_refreshed_in_the_background() {
     let issuer = TestIssuer::start(&[&old]).await;
     // On-demand refetches off: only the background refresh can bring the new key.
     let jwks = Arc::new(
-        app::auth::JwksCache::new(
+        access_token_verifier::JwksCache::new(
             issuer.issuer.clone(),
-            app::auth::config::JwksSettings {
+            access_token_verifier::config::JwksSettings {
                 refresh_interval: std::time::Duration::from_millis(100),
                 max_fetches_per_minute: 0,
-                ..app::auth::config::JwksSettings::default()
+                ..access_token_verifier::config::JwksSettings::default()
             },
         )
         .unwrap(),
     );
-    let verifier = app::auth::Verifier::new(&issuer.config(), jwks.clone());
+    let verifier = access_token_verifier::Verifier::new(&issuer.config(), jwks.clone());
     let refresher = tokio::spawn(jwks.clone().run_refresh());
 
     let token = new.sign(&claims(&issuer.issuer));
-    support::wait_until("the first keys load", || jwks.is_ready()).await;
+    test_issuer::wait_until("the first keys load", || jwks.is_ready()).await;
     assert_eq!(
         invalid(verifier.verify(&token).await),
         "The token is signed with an unknown key"
@@ -539,19 +537,19 @@ async fn a_rotation_after_a_kid_flood_is_picked_up_within_a_window() {
     let window = std::time::Duration::from_secs(2);
     let budget = 5;
     let jwks = Arc::new(
-        app::auth::JwksCache::new(
+        access_token_verifier::JwksCache::new(
             issuer.issuer.clone(),
-            app::auth::config::JwksSettings {
+            access_token_verifier::config::JwksSettings {
                 max_fetches_per_minute: budget,
                 fetch_window: window,
-                ..app::auth::config::JwksSettings::default()
+                ..access_token_verifier::config::JwksSettings::default()
             },
         )
         .unwrap(),
     );
-    let verifier = app::auth::Verifier::new(&issuer.config(), jwks.clone());
+    let verifier = access_token_verifier::Verifier::new(&issuer.config(), jwks.clone());
     let refresher = tokio::spawn(jwks.clone().run_refresh());
-    support::wait_until("the first keys load", || jwks.is_ready()).await;
+    test_issuer::wait_until("the first keys load", || jwks.is_ready()).await;
     let c = claims(&issuer.issuer);
     let flood: Vec<String> = (0..500)
         .map(|i| {
@@ -645,7 +643,7 @@ async fn a_key_replaced_under_the_same_kid_invalidates_cached_tokens() {
 
 #[tokio::test]
 async fn jwks_fetches_refuse_what_an_issuer_should_not_send() {
-    use app::auth::jwks::FetchError;
+    use access_token_verifier::jwks::FetchError;
     let rsa = TestKey::rsa_a();
 
     let issuer = TestIssuer::start(&[&rsa]).await;

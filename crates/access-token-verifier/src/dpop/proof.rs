@@ -14,11 +14,10 @@ use std::sync::Arc;
 use jsonwebtoken::Algorithm;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
-pub use crate::auth::error::DpopError;
-use crate::auth::keys::{rsa_public_key_der, VerifyKey};
-pub use crate::auth::scheme::{PROOF_ALGORITHMS, PROOF_ALGS};
+pub use crate::error::DpopError;
+use crate::keys::{rsa_public_key_der, VerifyKey};
+pub use crate::scheme::{PROOF_ALGORITHMS, PROOF_ALGS};
 
 /// Longest proof accepted, in bytes: a proof signed with an RSA-4096 key (the
 /// largest accepted) and a long URL is about 2.5 KB.
@@ -32,8 +31,11 @@ pub const MAX_RSA_MODULUS_BYTES: usize = 512;
 /// token's `cnf.jkt`) and the `jti` (for the replay store).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedProof {
+    /// The RFC 7638 SHA-256 thumbprint of the proof's key.
     pub jkt: String,
+    /// The proof's unique id.
     pub jti: String,
+    /// When the proof was made, seconds since the epoch.
     pub iat: u64,
     /// The server nonce the proof carries, if any.
     pub nonce: Option<String>,
@@ -190,7 +192,7 @@ fn proof_key(jwk: &ProofJwk<'_>, alg: Algorithm) -> Result<(Vec<u8>, String), Dp
         ("EC" | "OKP" | "RSA", _) => return Err(DpopError::AlgorithmNotAllowed),
         _ => return Err(DpopError::BadKey),
     };
-    let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()));
+    let thumbprint = URL_SAFE_NO_PAD.encode(crate::hash::sha256(&[canonical.as_bytes()]));
     Ok((public_key, thumbprint))
 }
 
@@ -209,7 +211,7 @@ pub fn normalize_htu(text: &str) -> Option<String> {
 /// `SHA-256(token)`: what a proof's `ath` encodes. The verified-token cache's key,
 /// by construction, so the extractor hashes a token once for both.
 pub fn access_token_hash(token: &str) -> [u8; 32] {
-    crate::auth::token_cache::VerifiedTokenCache::hash(token)
+    crate::token_cache::VerifiedTokenCache::hash(token)
 }
 
 /// `b64url(SHA-256(token))`, the `ath` of a proof sent with `token`.
@@ -405,10 +407,7 @@ mod tests {
     const NOW: u64 = 1_800_000_000;
 
     fn key_from(file: &str) -> EncodingKey {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/keys")
-            .join(file);
-        let pem = std::fs::read(path).unwrap();
+        let pem = std::fs::read(test_issuer::key_path(file)).unwrap();
         match file {
             "ed25519.pem" => EncodingKey::from_ed_pem(&pem),
             f if f.starts_with("ec") => EncodingKey::from_ec_pem(&pem),

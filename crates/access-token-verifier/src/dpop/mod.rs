@@ -6,9 +6,9 @@
 //!   shared by replicas.
 //! - [`nonce`]: server nonces (section 8), stateless rotating HMAC tags.
 //! - here: [`DpopSettings`] and [`Dpop`], the whole check of a DPoP request, used
-//!   by the [`crate::auth::Authenticated`] extractor after the token itself
-//!   verified. ([`DpopMode`] lives in [`crate::auth::scheme`], the errors in
-//!   [`crate::auth::error`]: this module uses them, they never use it.)
+//!   by [`crate::Verifier::authenticate`] after the token itself
+//!   verified. ([`DpopMode`] lives in [`crate::scheme`], the errors in
+//!   [`crate::error`]: this module uses them, they never use it.)
 
 pub mod nonce;
 pub mod proof;
@@ -16,8 +16,8 @@ pub mod replay;
 
 use std::time::Duration;
 
-use axum::http::request::Parts;
-use axum::http::{header, HeaderName};
+use http::request::Parts;
+use http::{header, HeaderName};
 use jsonwebtoken::get_current_timestamp;
 
 pub use nonce::Nonces;
@@ -31,9 +31,10 @@ pub use replay::{ReplayError, ReplayStore};
 use super::error::{AuthError, Refusal};
 use super::scheme::Scheme;
 
-/// DPoP settings from [`crate::auth::AuthConfig`].
+/// DPoP settings ([`crate::VerifierConfig::dpop`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DpopSettings {
+    /// Which schemes the API accepts (`DPOP_MODE`).
     pub mode: DpopMode,
     /// How far a proof's `iat` may be from now, either way.
     pub iat_window: Duration,
@@ -63,6 +64,7 @@ pub const MEMORY_REPLAY_CAPACITY: u64 = 500_000;
 /// clients' keys.
 pub const PROOF_KEY_CACHE_BYTES: u64 = 8 << 20;
 
+/// The `DPoP` request header (the proof).
 pub const DPOP: HeaderName = HeaderName::from_static("dpop");
 
 /// The API's DPoP policy: mode, window, replay store, nonces, public URL.
@@ -98,6 +100,7 @@ impl Dpop {
         Self::new(settings, None, replay)
     }
 
+    /// Which schemes the API accepts.
     pub fn mode(&self) -> DpopMode {
         self.settings.mode
     }
@@ -166,7 +169,7 @@ impl Dpop {
 
     /// Every DPoP check of a request that sent `Authorization: DPoP <token>` and
     /// whose token already verified, bound to the key thumbprint `jkt` (its
-    /// `cnf.jkt`, [`crate::auth::Claims::confirmation`]): one proof, valid for this
+    /// `cnf.jkt`, [`crate::Claims::confirmation`]): one proof, valid for this
     /// request and token (`token_hash`: [`proof::access_token_hash`]), signed by
     /// that key, with a current nonce (when nonces are on), never seen before.
     pub async fn check(

@@ -5,9 +5,7 @@
 //! Depends on [`super::scheme`] only: the DPoP checks use these types, not the
 //! other way round.
 
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use http::{header, HeaderName, HeaderValue, StatusCode};
 use serde::Serialize;
 
 pub use super::scheme::Scheme;
@@ -38,7 +36,10 @@ pub enum AuthError {
     /// The shared replay store (Redis) does not answer: DPoP requests fail closed.
     ReplayStoreUnavailable,
     /// This DPoP key sent more proofs than its quota (`429`, `Retry-After`).
-    TooManyProofs { retry_after_secs: u32 },
+    TooManyProofs {
+        /// Seconds until that key may send proofs again (`Retry-After`).
+        retry_after_secs: u32,
+    },
 }
 
 /// Why a token was refused: a fixed description for clients and logs, and a
@@ -78,6 +79,7 @@ pub enum TokenProblem {
 }
 
 impl TokenProblem {
+    /// The fixed `error_description` for this cause.
     pub fn description(self) -> &'static str {
         match self {
             Self::Malformed => "The token is malformed",
@@ -127,17 +129,29 @@ impl TokenProblem {
 /// Why a proof is refused (answered as `invalid_dpop_proof`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DpopError {
+    /// Not a compact JWS, or a part is not valid base64url JSON.
     Malformed,
+    /// `typ` is not `dpop+jwt`.
     WrongType,
+    /// `alg` is not one of the accepted proof algorithms.
     AlgorithmNotAllowed,
+    /// `jwk` is missing, of the wrong type, or not a valid public key.
     BadKey,
+    /// `jwk` holds private key material.
     PrivateKey,
+    /// The signature does not verify with `jwk`.
     BadSignature,
+    /// `htm` is not the request's method.
     WrongMethod,
+    /// `htu` is not the request's URL.
     WrongUrl,
+    /// `iat` is outside the accepted window.
     StaleOrFuture,
+    /// No `jti`.
     MissingJti,
+    /// This proof (`jti`) was accepted before.
     Replayed,
+    /// `ath` is not the hash of the access token sent with it.
     WrongTokenHash,
     /// The proof's key is not the one the access token is bound to (`cnf.jkt`).
     KeyMismatch,
@@ -146,6 +160,7 @@ pub enum DpopError {
 }
 
 impl DpopError {
+    /// The fixed `error_description` for this cause.
     pub fn description(self) -> &'static str {
         match self {
             Self::Malformed => "The DPoP proof is malformed",
@@ -185,13 +200,18 @@ impl DpopError {
 /// Seconds a client should wait before retrying a 503.
 pub const RETRY_AFTER_SECS: u32 = 5;
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    error_description: &'a str,
+/// The JSON body of a refusal: `{"error": ..., "error_description": ...}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ErrorBody {
+    /// The RFC 6750 / RFC 9449 error code ([`AuthError::code`]).
+    pub error: &'static str,
+    /// A fixed, human-readable description ([`AuthError::description`]).
+    pub error_description: &'static str,
 }
 
 impl AuthError {
+    /// 400 (malformed request), 401 (no or bad credentials), 403 (scope), 429
+    /// (DPoP quota) or 503 (keys or replay store unavailable).
     pub fn status(&self) -> StatusCode {
         match self {
             Self::MissingToken
@@ -219,6 +239,7 @@ impl AuthError {
         }
     }
 
+    /// The fixed `error_description`: never anything from the request.
     pub fn description(&self) -> &'static str {
         match self {
             Self::MissingToken => "Authorization header with a Bearer token is required",
@@ -278,9 +299,13 @@ impl AuthError {
 /// schemes are offered), plus a fresh server nonce when nonces are on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal {
+    /// Why.
     pub error: AuthError,
+    /// The scheme the request used (the challenge naming the error is this one).
     pub scheme: Scheme,
+    /// The API's DPoP mode (which challenges are offered).
     pub mode: DpopMode,
+    /// A fresh server nonce (`DPoP-Nonce`), for `use_dpop_nonce`.
     pub nonce: Option<String>,
 }
 
@@ -297,8 +322,17 @@ impl From<AuthError> for Refusal {
 }
 
 impl Refusal {
+    /// The HTTP status: 400, 401, 403, 429 or 503 ([`AuthError::status`]).
     pub fn status(&self) -> StatusCode {
         self.error.status()
+    }
+
+    /// The JSON body to answer with (any framework: it is `Serialize`).
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: self.error.code(),
+            error_description: self.error.description(),
+        }
     }
 
     /// `WWW-Authenticate`: a `Bearer` challenge unless DPoP is required, a `DPoP`
@@ -367,13 +401,12 @@ impl std::fmt::Display for AuthError {
 
 impl std::error::Error for AuthError {}
 
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        let body = Json(ErrorBody {
-            error: self.error.code(),
-            error_description: self.error.description(),
-        });
-        let mut response = (self.status(), body).into_response();
+/// The answer: [`Refusal::status`], [`Refusal::headers`] and the
+/// [`Refusal::body`] as JSON (feature `axum`).
+#[cfg(feature = "axum")]
+impl axum::response::IntoResponse for Refusal {
+    fn into_response(self) -> axum::response::Response {
+        let mut response = (self.status(), axum::Json(self.body())).into_response();
         response.headers_mut().extend(self.headers());
         response
     }

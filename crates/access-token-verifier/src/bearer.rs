@@ -1,11 +1,11 @@
-//! Reading the access token from `Authorization` (`Bearer` or `DPoP`), and the
-//! [`Authenticated`] extractor: the token verified, then its DPoP binding.
+//! Reading the access token from `Authorization` (`Bearer` or `DPoP`), and
+//! [`Authenticated`]: a request's token verified, then its DPoP binding
+//! ([`Verifier::authenticate`]; with the `axum` feature also an extractor).
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use http::request::Parts;
+use http::{header, HeaderMap};
 
 use super::dpop::{access_token_hash, DpopMode};
 use super::error::{Refusal, TokenProblem};
@@ -15,7 +15,10 @@ use super::{metrics, AuthError, Claims, Verifier};
 
 /// The access token of `Authorization: Bearer <token>` or `DPoP <token>`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct BearerToken(pub String);
+pub struct BearerToken(
+    /// The token's text.
+    pub String,
+);
 
 // Never print the token itself.
 impl std::fmt::Debug for BearerToken {
@@ -80,12 +83,14 @@ impl BearerToken {
     }
 }
 
-/// Extractor: the claims of a verified access token (and, for a DPoP-bound one,
-/// a verified proof), or the request is answered with the [`Refusal`]. Needs
-/// `Extension<Arc<Verifier>>` on the router, so it works with any router state and
-/// in server functions (`leptos_axum::extract`).
+/// A request whose access token verified (and, for a DPoP-bound one, whose
+/// proof did): its claims and how it came. Made by [`Verifier::authenticate`];
+/// with the `axum` feature also an extractor, which needs
+/// `Extension<Arc<Verifier>>` on the router (so it works with any router state
+/// and in Leptos server functions) and answers a failure with the [`Refusal`].
 #[derive(Clone, Debug)]
 pub struct Authenticated {
+    /// The token's claims.
     pub claims: Arc<Claims>,
     /// The scheme the token came with.
     pub scheme: Scheme,
@@ -93,28 +98,38 @@ pub struct Authenticated {
     permissions_only: bool,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
+#[cfg(feature = "axum")]
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Authenticated {
     type Rejection = Refusal;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Refusal> {
-        let result = Self::check(parts).await;
+        let Some(verifier) = parts.extensions.get::<Arc<Verifier>>().cloned() else {
+            tracing::error!(
+                "no Verifier extension on the router: protected routes refuse everything"
+            );
+            metrics::token_check(AuthError::KeysUnavailable.outcome());
+            return Err(AuthError::KeysUnavailable.into());
+        };
+        verifier.authenticate(parts).await
+    }
+}
+
+impl Verifier {
+    /// Every check of a request's credentials: `Authorization` read in the
+    /// schemes the DPoP mode allows, the token verified (from the cache when seen
+    /// before), then its binding: a bound token needs `DPoP` and a valid proof, an
+    /// unbound one `Bearer`. Reports the outcome to the metrics.
+    pub async fn authenticate(&self, parts: &Parts) -> Result<Authenticated, Refusal> {
+        let result = self.check_request(parts).await;
         metrics::token_check(match &result {
             Ok(_) => "ok",
             Err(refusal) => refusal.error.outcome(),
         });
         result
     }
-}
 
-impl Authenticated {
-    async fn check(parts: &Parts) -> Result<Self, Refusal> {
-        let Some(verifier) = parts.extensions.get::<Arc<Verifier>>().cloned() else {
-            tracing::error!(
-                "no Verifier extension on the router: protected routes refuse everything"
-            );
-            return Err(AuthError::KeysUnavailable.into());
-        };
-        let dpop = verifier.dpop();
+    async fn check_request(&self, parts: &Parts) -> Result<Authenticated, Refusal> {
+        let dpop = self.dpop();
         let (scheme, token) = credentials(&parts.headers, dpop.mode())
             .map_err(|(error, scheme)| dpop.refusal(error, scheme))?;
         let refuse = |error| dpop.refusal(error, scheme);
@@ -122,10 +137,7 @@ impl Authenticated {
         check_token_length(&token.0).map_err(refuse)?;
         // One SHA-256 of the token: the verified-token cache key and the proof's `ath`.
         let hash = access_token_hash(&token.0);
-        let claims = verifier
-            .verify_hashed(&token.0, hash)
-            .await
-            .map_err(refuse)?;
+        let claims = self.verify_hashed(&token.0, hash).await.map_err(refuse)?;
         match (scheme, claims.confirmation().map_err(refuse)?) {
             // RFC 9449 7.1: a bound token is only good with its proof.
             (Scheme::Bearer, Some(_)) => Err(refuse(AuthError::InvalidToken(
@@ -135,14 +147,16 @@ impl Authenticated {
             (Scheme::Dpop, None) => Err(refuse(AuthError::InvalidToken(TokenProblem::NotBound))),
             (Scheme::Dpop, Some(jkt)) => dpop.check(parts, &hash, jkt).await,
         }?;
-        Ok(Self {
+        Ok(Authenticated {
             claims,
             scheme,
             mode: dpop.mode(),
-            permissions_only: verifier.permissions_only(),
+            permissions_only: self.permissions_only(),
         })
     }
+}
 
+impl Authenticated {
     /// `Ok` when the token grants `scope` (by `permissions` alone with
     /// `API_PERMISSIONS_ONLY`), else the 403 answer (in the scheme used).
     pub fn require_scope(&self, scope: &'static str) -> Result<(), Refusal> {
@@ -160,7 +174,7 @@ impl Authenticated {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use http::HeaderValue;
 
     fn headers(values: &[&str]) -> HeaderMap {
         let mut map = HeaderMap::new();

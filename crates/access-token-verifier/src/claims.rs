@@ -19,6 +19,7 @@ pub struct Claims {
     pub permissions: Vec<String>,
     /// Expiry, seconds since the epoch.
     pub exp: u64,
+    /// Every claim as the token carried it (for claims this type does not name).
     pub raw: Map<String, Value>,
 }
 

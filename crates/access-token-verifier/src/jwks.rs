@@ -31,7 +31,6 @@ use tokio::sync::{Mutex, Notify};
 use super::config::{is_loopback, ConfigError, JwksSettings};
 use super::keys::{parse_jwks, VerifyKey};
 use super::metrics;
-use crate::login::urls::with_slash;
 
 /// Largest discovery or JWKS document accepted (Auth0's are a few KB).
 pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
@@ -95,14 +94,26 @@ struct Discovery {
 /// Why a fetch failed. Logged, never sent to clients.
 #[derive(Debug)]
 pub enum FetchError {
+    /// The request failed (connection, timeout, too many redirects).
     Http(reqwest::Error),
+    /// The answer's status was not 200.
     Status(u16),
+    /// The answer was not JSON (its content type).
     ContentType(String),
+    /// The document is larger than [`MAX_DOCUMENT_BYTES`].
     TooLarge,
+    /// The document is not the JSON expected.
     Json(serde_json::Error),
+    /// A URL is not https (plain http only on loopback).
     InsecureUrl(String),
-    IssuerMismatch { discovered: String },
+    /// Discovery names another issuer than the one configured.
+    IssuerMismatch {
+        /// The `issuer` discovery gave.
+        discovered: String,
+    },
+    /// The JWKS holds more than [`MAX_KEYS`] keys.
     TooManyKeys(usize),
+    /// No key in the JWKS could verify tokens.
     NoUsableKeys,
 }
 
@@ -154,6 +165,9 @@ fn is_json(content_type: &str) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// The issuer's signing keys: found through OpenID discovery, refreshed in the
+/// background, refetched (single flight, rate limited) when a token names an
+/// unknown `kid`; the last good set is kept while the issuer fails.
 pub struct JwksCache {
     issuer: String,
     settings: JwksSettings,
@@ -461,5 +475,14 @@ impl JwksCache {
                 }
             }
         }
+    }
+}
+
+/// `issuer` with one trailing slash (where discovery paths are joined).
+fn with_slash(issuer: &str) -> String {
+    if issuer.ends_with('/') {
+        issuer.to_owned()
+    } else {
+        format!("{issuer}/")
     }
 }
