@@ -173,13 +173,6 @@ impl AppConfig {
         }
     }
 
-    /// From the process environment and the config file it names.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let path = std::env::var("AUTH0_CONFIG").unwrap_or_else(|_| DEFAULT_CONFIG_FILE.into());
-        let file = ConfigFile::read(Path::new(&path))?;
-        Self::from_sources(file, |name| std::env::var(name).ok())
-    }
-
     /// The rules, apart from where the values come from (so tests can feed them):
     /// the environment first, then the file.
     pub fn from_sources(

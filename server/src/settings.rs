@@ -4,21 +4,8 @@
 //! "Configuration" table lists them all; `server/tests/settings_table.rs` fails
 //! when the code reads a setting the table does not list, or the other way round.
 //!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `HEADER_READ_TIMEOUT_SECS` | 5 | a connection must deliver a complete request (HTTP/1 head, HTTP/2 preface and first request) within this, and each later HTTP/1 head; else it is closed |
-//! | `IDLE_TIMEOUT_SECS` | 60 | a kept-alive connection (HTTP/1 or HTTP/2) with no request in flight for this long is closed |
-//! | `MAX_HEADER_BYTES` | 32768 | largest request head (HTTP/1) or header list (HTTP/2) |
-//! | `MAX_STREAMS_PER_CONNECTION` | 100 | concurrent HTTP/2 streams on one connection |
-//! | `BODY_READ_TIMEOUT_SECS` | 10 | a request body must arrive within this (before the request takes a slot); then `408` |
-//! | `REQUEST_TIMEOUT_SECS` | 30 | handling a request, once its body is in; then `408` |
-//! | `MAX_CONNECTIONS` | 1024 | open connections; more wait in the accept queue |
-//! | `MAX_CONCURRENT_REQUESTS` | 512 | requests handled at once (probes excepted); more wait their turn |
-//! | `QUEUE_TIMEOUT_MS` | 2000 | longest wait for one of those slots; then `503` with `Retry-After` |
-//! | `BODY_LIMIT_BYTES` | 8192 | largest request body (server functions, REST); then `413` |
-//! | `SHUTDOWN_GRACE_SECS` | 10 | on SIGTERM/Ctrl-C, in-flight requests get this long |
-//! | `METRICS_ADDR` | | where `/metrics` (Prometheus) listens, e.g. `127.0.0.1:9100`; off when unset |
-//! | `LOG_FORMAT` | `text` | `json`: one JSON object per log line |
+//! The network-facing settings are [`SETTINGS`]; their defaults are in
+//! [`ServerSettings::default`] and their meaning in the README's table.
 //!
 //! `PUBLIC_URL` (HSTS when `https`) is the verifier's setting, shared.
 

@@ -2,21 +2,8 @@
 //! and how carefully; from the environment ([`VerifierConfig::from_env`]) or built
 //! in code ([`VerifierConfig::new`]).
 //!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `AUTH0_DOMAIN` | | Auth0 tenant domain; the issuer becomes `https://DOMAIN/` |
-//! | `AUTH0_ISSUER` | | full issuer URL instead (any OpenID provider); plain `http` only for loopback hosts |
-//! | `AUTH0_AUDIENCE` | | the API identifier tokens must be issued for (`aud`) |
-//! | `API_PERMISSIONS_ONLY` | `false` | `true`: a required scope counts only from the token's `permissions` (Auth0 RBAC) |
-//! | `JWT_CLOCK_TOLERANCE_SECS` | 5 | leeway on `exp` and `nbf` |
-//! | `JWKS_REFRESH_SECS` | 600 | background refresh of the issuer's keys |
-//! | `JWKS_MAX_FETCHES_PER_MINUTE` | 5 | on-demand refetches on an unknown `kid` |
-//! | `DPOP_MODE` | `allowed` | `off` (Bearer only), `allowed` (Bearer and DPoP), `required` (DPoP only) |
-//! | `DPOP_NONCE` | `false` | `true`: proofs must carry a server nonce |
-//! | `DPOP_IAT_WINDOW_SECS` | 60 | how far a proof's `iat` may be from now, either way |
-//! | `DPOP_PROOFS_PER_KEY_PER_MINUTE` | 600 | proofs one client key may send a minute; past it `429` |
-//! | `PUBLIC_URL` | | the origin clients call the API at (behind a proxy: the proxy's); DPoP proofs' `htu` is checked against it |
-//! | `REDIS_URL` | | `redis://host:port/db`: the DPoP replay store and nonce secret, shared by replicas (feature `redis`) |
+//! The variables and their defaults are in the crate's README ("Settings"),
+//! and in [`SETTINGS`]; a test checks the two agree.
 //!
 //! Anything missing or malformed is a [`ConfigError`]: one line naming the setting.
 

@@ -6,6 +6,8 @@
 //! - [`TestKey`]: real keys (`keys/*.pem`: RSA, P-256, P-384, Ed25519) that sign
 //!   real tokens and real DPoP proofs.
 //! - [`claims`], [`now`], [`b64`], [`wait_until`]: small builders and waits.
+//! - [`settings_in_table`]: the settings a README's table lists (tests compare
+//!   them with what the code reads).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -156,6 +158,31 @@ impl TestKey {
             .expect("signing works");
         format!("{message}.{signature}")
     }
+}
+
+/// The variable names in the first column (`` `NAME` ``) of the Markdown tables
+/// under the heading `heading` (up to the next heading of the same or a higher
+/// level). Panics when there is no such heading, so a renamed section fails loudly.
+pub fn settings_in_table(markdown: &str, heading: &str) -> std::collections::BTreeSet<String> {
+    let level = heading.chars().take_while(|c| *c == '#').count();
+    let mut lines = markdown.lines().skip_while(|line| line.trim() != heading);
+    assert!(lines.next().is_some(), "no {heading:?} section");
+    lines
+        .take_while(|line| {
+            let hashes = line.chars().take_while(|c| *c == '#').count();
+            hashes == 0 || hashes > level
+        })
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split_once('`'))
+        .map(|(name, _)| name)
+        .filter(|name| {
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        })
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The path of a test key's PEM file (`keys/<file>` in this crate).
