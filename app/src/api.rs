@@ -68,6 +68,19 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+impl crate::client::CallError for ApiError {
+    fn status(&self) -> Option<u16> {
+        ApiError::status(self)
+    }
+
+    fn error_code(&self) -> Option<&str> {
+        match self {
+            Self::Refused { error, .. } => Some(error),
+            Self::Failed(_) => None,
+        }
+    }
+}
+
 impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
 

@@ -36,31 +36,15 @@ impl Endpoint {
 
 lazy_fn! {
     api,
-    /// Calls the endpoint; a 401 on a protected one renews the session once (when
-    /// there is a refresh token) and retries.
+    /// Calls the endpoint, with the client's retry policy for the protected ones
+    /// ([`crate::client::with_retries`]: a fresh DPoP nonce, one renewal on 401).
     ///
     /// `lazy_fn!` (chunk `api`): this and what only it uses (the server-function
     /// client: request encoding, JSON answers, the token and DPoP lookup) is a wasm
     /// chunk of its own, fetched on the first click rather than with the page
     /// (README "Benchmarks").
     async fn call_api(endpoint: Endpoint) -> Result<Message, ApiError> {
-        let answer = endpoint.call_once().await;
-        // DPoP: the API wants its nonce in the proof; the client kept the one it sent.
-        #[cfg(feature = "hydrate")]
-        let answer = match answer {
-            Err(ApiError::Refused { ref error, .. }) if error == "use_dpop_nonce" => {
-                endpoint.call_once().await
-            }
-            answer => answer,
-        };
-        #[cfg(feature = "hydrate")]
-        if endpoint != Endpoint::Public
-            && matches!(&answer, Err(error) if error.status() == Some(401))
-            && crate::login::browser::store::refresh_now().await.is_some()
-        {
-            return endpoint.call_once().await;
-        }
-        answer
+        crate::client::with_retries(endpoint != Endpoint::Public, || endpoint.call_once()).await
     }
 }
 
