@@ -7,7 +7,7 @@ use std::sync::Arc;
 use http::request::Parts;
 use http::{header, HeaderMap};
 
-use super::dpop::{access_token_hash, DpopMode};
+use super::dpop::DpopMode;
 use super::error::{Refusal, TokenProblem};
 use super::scheme::Scheme;
 use super::verifier::check_token_length;
@@ -27,58 +27,103 @@ impl std::fmt::Debug for BearerToken {
     }
 }
 
-/// RFC 6750 `b64token` characters.
-fn is_b64token(token: &str) -> bool {
-    let body = token.trim_end_matches('=');
-    !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
+/// Which bytes RFC 6750's `b64token` allows (`=` only as trailing padding, checked
+/// apart). A table: one load per byte, for the one scan every protected request
+/// makes over its whole token.
+const B64TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] =
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        byte += 1;
+    }
+    table
+};
+
+/// RFC 6750 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_b64token(token: &[u8]) -> bool {
+    let end = token
+        .iter()
+        .rposition(|&b| b != b'=')
+        .map_or(0, |last| last + 1);
+    end > 0 && token[..end].iter().all(|&b| B64TOKEN[usize::from(b)])
 }
 
-/// Reads `Authorization: <scheme> <token>`: `Bearer` unless DPoP is required,
-/// `DPoP` unless DPoP is off (schemes case-insensitive). Another scheme counts as
-/// no credentials (the answer is the bare challenge naming the schemes to use,
-/// RFC 6750 3.1). Errors carry the scheme the request used.
-pub fn credentials(
+/// `text` without leading and trailing spaces and tabs (what may surround a
+/// header value's parts).
+fn trim_whitespace(mut text: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = text {
+        text = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = text {
+        text = rest;
+    }
+    text
+}
+
+/// `Authorization: <scheme> <token>` split: `Bearer` unless DPoP is required,
+/// `DPoP` unless DPoP is off (schemes case-insensitive); the token's grammar is
+/// not checked yet. Another scheme counts as no credentials (the answer is the
+/// bare challenge naming the schemes to use, RFC 6750 3.1).
+fn split_authorization(
     headers: &HeaderMap,
     mode: DpopMode,
-) -> Result<(Scheme, BearerToken), (AuthError, Scheme)> {
+) -> Result<(Scheme, &[u8]), (AuthError, Scheme)> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Err((AuthError::MissingToken, Scheme::Bearer));
     };
-    let malformed = "The Authorization header is malformed";
     if values.next().is_some() {
         return Err((
             AuthError::InvalidRequest("Send exactly one Authorization header"),
             Scheme::Bearer,
         ));
     }
-    let value = value
-        .to_str()
-        .map_err(|_| (AuthError::InvalidRequest(malformed), Scheme::Bearer))?
-        .trim();
-    let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
-    let credentials = credentials.trim_start();
-    let scheme = if scheme.eq_ignore_ascii_case("bearer") && mode != DpopMode::Required {
-        Scheme::Bearer
-    } else if scheme.eq_ignore_ascii_case("dpop") && mode != DpopMode::Off {
-        Scheme::Dpop
-    } else {
-        return Err((AuthError::MissingToken, Scheme::Bearer));
+    let value = trim_whitespace(value.as_bytes());
+    let (scheme, token) = match value.iter().position(|&b| b == b' ') {
+        Some(space) => (&value[..space], trim_whitespace(&value[space + 1..])),
+        None => (value, &b""[..]),
     };
-    if !is_b64token(credentials) {
-        return Err((AuthError::InvalidRequest(malformed), scheme));
+    if scheme.eq_ignore_ascii_case(b"bearer") && mode != DpopMode::Required {
+        Ok((Scheme::Bearer, token))
+    } else if scheme.eq_ignore_ascii_case(b"dpop") && mode != DpopMode::Off {
+        Ok((Scheme::Dpop, token))
+    } else {
+        Err((AuthError::MissingToken, Scheme::Bearer))
     }
-    Ok((scheme, BearerToken(credentials.to_owned())))
+}
+
+/// `token` as text if it is an RFC 6750 `b64token`, else `invalid_request`.
+fn well_formed(token: &[u8]) -> Result<&str, AuthError> {
+    const MALFORMED: AuthError = AuthError::InvalidRequest("The Authorization header is malformed");
+    if !is_b64token(token) {
+        return Err(MALFORMED);
+    }
+    // ASCII, just checked.
+    std::str::from_utf8(token).map_err(|_| MALFORMED)
+}
+
+/// Reads `Authorization: <scheme> <token>`: `Bearer` unless DPoP is required,
+/// `DPoP` unless DPoP is off (schemes case-insensitive), the token an RFC 6750
+/// `b64token`. Another scheme counts as no credentials (the answer is the bare
+/// challenge naming the schemes to use, RFC 6750 3.1). Errors carry the scheme
+/// the request used.
+pub fn credentials(
+    headers: &HeaderMap,
+    mode: DpopMode,
+) -> Result<(Scheme, &str), (AuthError, Scheme)> {
+    let (scheme, token) = split_authorization(headers, mode)?;
+    let token = well_formed(token).map_err(|error| (error, scheme))?;
+    Ok((scheme, token))
 }
 
 impl BearerToken {
     /// The token of `Authorization: Bearer <token>` (an API without DPoP).
     pub fn from_headers(headers: &HeaderMap) -> Result<Self, AuthError> {
         credentials(headers, DpopMode::Off)
-            .map(|(_, token)| token)
+            .map(|(_, token)| Self(token.to_owned()))
             .map_err(|(error, _)| error)
     }
 }
@@ -130,14 +175,20 @@ impl Verifier {
 
     async fn check_request(&self, parts: &Parts) -> Result<Authenticated, Refusal> {
         let dpop = self.dpop();
-        let (scheme, token) = credentials(&parts.headers, dpop.mode())
+        let (scheme, token) = split_authorization(&parts.headers, dpop.mode())
             .map_err(|(error, scheme)| dpop.refusal(error, scheme))?;
         let refuse = |error| dpop.refusal(error, scheme);
-        // Refused before any work on it, hashing included.
-        check_token_length(&token.0).map_err(refuse)?;
-        // One SHA-256 of the token: the verified-token cache key and the proof's `ath`.
-        let hash = access_token_hash(&token.0);
-        let claims = self.verify_hashed(&token.0, hash).await.map_err(refuse)?;
+        // A token seen and verified before is found before its grammar is
+        // scanned (it passed that scan then): the whole cached path is one hash
+        // lookup and one comparison.
+        check_token_length(token).map_err(refuse)?;
+        let claims = match self.cached(token) {
+            Some(claims) => claims,
+            None => {
+                let token = well_formed(token).map_err(refuse)?;
+                self.verify(token).await.map_err(refuse)?
+            }
+        };
         match (scheme, claims.confirmation().map_err(refuse)?) {
             // RFC 9449 7.1: a bound token is only good with its proof.
             (Scheme::Bearer, Some(_)) => Err(refuse(AuthError::InvalidToken(
@@ -145,7 +196,10 @@ impl Verifier {
             ))),
             (Scheme::Bearer, None) => Ok(()),
             (Scheme::Dpop, None) => Err(refuse(AuthError::InvalidToken(TokenProblem::NotBound))),
-            (Scheme::Dpop, Some(jkt)) => dpop.check(parts, &hash, jkt).await,
+            // The proof's `ath` is the token's SHA-256.
+            (Scheme::Dpop, Some(jkt)) => {
+                dpop.check(parts, &crate::hash::sha256(&[token]), jkt).await
+            }
         }?;
         Ok(Authenticated {
             claims,

@@ -1,11 +1,15 @@
 //! What the token checks report to the `metrics` facade: names in one place, one
-//! function per event. Without an installed recorder (tests, `METRICS_ADDR`
-//! unset) every call is a no-op. The server exports them (`server::metrics`);
-//! README "Metrics" lists them. Labels are fixed words: never a token, a `kid` or
-//! a path.
+//! function per event. Reporting starts with [`describe`], to be called once a
+//! recorder is installed (the server does when `METRICS_ADDR` is set); before
+//! that every call returns at once: even with no recorder, building a labelled
+//! key costs an allocation, and a protected request reports twice. The server
+//! exports them (`server::metrics`); README "Metrics" lists them. Labels are fixed
+//! words: never a token, a `kid` or a path.
 //!
 //! Without the `metrics` feature the names stay and every function is empty.
 
+#[cfg(feature = "metrics")]
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 #[cfg(feature = "metrics")]
@@ -26,10 +30,22 @@ pub const JWKS_KEYS: &str = "jwks_keys";
 /// Gauge: seconds since the keys were last fetched (-1: never).
 pub const JWKS_SECONDS_SINCE_REFRESH: &str = "jwks_seconds_since_last_refresh";
 
-/// Registers the descriptions (the `# HELP` lines).
+/// Set by [`describe`]: the events are reported from then on.
+#[cfg(feature = "metrics")]
+static REPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Whether events are reported (after [`describe`]).
+#[cfg(feature = "metrics")]
+fn reporting() -> bool {
+    REPORTING.load(Ordering::Relaxed)
+}
+
+/// Registers the descriptions (the `# HELP` lines) with the installed recorder
+/// and starts reporting the events.
 pub fn describe() {
     #[cfg(feature = "metrics")]
     {
+        REPORTING.store(true, Ordering::Relaxed);
         use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
         describe_counter!(
             TOKEN_CHECKS,
@@ -65,6 +81,9 @@ pub fn describe() {
 pub fn token_check(outcome: &'static str) {
     #[cfg(feature = "metrics")]
     {
+        if !reporting() {
+            return;
+        }
         counter!(TOKEN_CHECKS, "outcome" => outcome).increment(1);
     }
     #[cfg(not(feature = "metrics"))]
@@ -75,6 +94,9 @@ pub fn token_check(outcome: &'static str) {
 pub fn scope_check(scope: &'static str, granted: bool) {
     #[cfg(feature = "metrics")]
     {
+        if !reporting() {
+            return;
+        }
         let outcome = if granted { "ok" } else { "insufficient_scope" };
         counter!(SCOPE_CHECKS, "scope" => scope, "outcome" => outcome).increment(1);
     }
@@ -86,6 +108,9 @@ pub fn scope_check(scope: &'static str, granted: bool) {
 pub fn token_cache(hit: bool) {
     #[cfg(feature = "metrics")]
     {
+        if !reporting() {
+            return;
+        }
         counter!(TOKEN_CACHE, "result" => if hit { "hit" } else { "miss" }).increment(1);
     }
     #[cfg(not(feature = "metrics"))]
@@ -96,6 +121,9 @@ pub fn token_cache(hit: bool) {
 pub fn verify_time(elapsed: Duration) {
     #[cfg(feature = "metrics")]
     {
+        if !reporting() {
+            return;
+        }
         histogram!(VERIFY_SECONDS).record(elapsed.as_secs_f64());
     }
     #[cfg(not(feature = "metrics"))]
@@ -106,6 +134,9 @@ pub fn verify_time(elapsed: Duration) {
 pub fn jwks_fetch(result: &'static str) {
     #[cfg(feature = "metrics")]
     {
+        if !reporting() {
+            return;
+        }
         counter!(JWKS_FETCHES, "result" => result).increment(1);
     }
     #[cfg(not(feature = "metrics"))]
@@ -116,6 +147,9 @@ pub fn jwks_fetch(result: &'static str) {
 pub fn jwks_keys(count: usize) {
     #[cfg(feature = "metrics")]
     {
+        if !reporting() {
+            return;
+        }
         gauge!(JWKS_KEYS).set(count as f64);
     }
     #[cfg(not(feature = "metrics"))]
@@ -126,6 +160,9 @@ pub fn jwks_keys(count: usize) {
 pub fn jwks_seconds_since_refresh(seconds: Option<f64>) {
     #[cfg(feature = "metrics")]
     {
+        if !reporting() {
+            return;
+        }
         gauge!(JWKS_SECONDS_SINCE_REFRESH).set(seconds.unwrap_or(-1.0));
     }
     #[cfg(not(feature = "metrics"))]

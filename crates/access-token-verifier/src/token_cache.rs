@@ -1,24 +1,28 @@
 //! [`VerifiedTokenCache`]: tokens that already passed every check, so a client
 //! calling again with the same token skips the signature work.
 //!
-//! Keyed by the SHA-256 of the whole token (the token itself is never stored). Each
+//! Keyed by the token itself, compared whole on every hit, and found through
+//! foldhash (a fast hash with a random per-process seed). It was keyed by the
+//! token's SHA-256: hashing a 700-byte token that way took as long as the rest
+//! of the cached check, a quarter of the extra cost of a protected request (README
+//! "Benchmarks"); an equality check on the whole token needs no collision
+//! resistance from the hash. Only tokens that passed every check get in, so a
+//! client cannot fill the map with keys of its choosing. Each
 //! entry remembers the exact key that verified it, and counts only while that key is
 //! still the one the issuer publishes under its `kid`: a key removed or replaced
 //! (even under the same `kid`) invalidates its entries, and an entry inserted by a
 //! verification that raced a key refresh is never served. Entries go at the
-//! token's `exp`. Bounded, with O(1) eviction (moka's TinyLFU), rather than a
-//! hand-rolled map and mutex. Only successes are cached.
+//! token's `exp`. Bounded in bytes, with O(1) eviction (moka's TinyLFU), rather
+//! than a hand-rolled map and mutex. Only successes are cached.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use foldhash::fast::RandomState;
 use moka::sync::Cache;
 
 use super::keys::VerifyKey;
 use super::Claims;
-
-/// SHA-256 of a token: the cache key.
-pub type TokenHash = [u8; 32];
 
 /// A verified token: its claims and the key that verified it.
 pub struct CachedToken {
@@ -35,10 +39,10 @@ struct UntilExpiry {
     leeway: u64,
 }
 
-impl moka::Expiry<TokenHash, Arc<CachedToken>> for UntilExpiry {
+impl moka::Expiry<Box<[u8]>, Arc<CachedToken>> for UntilExpiry {
     fn expire_after_create(
         &self,
-        _key: &TokenHash,
+        _key: &Box<[u8]>,
         value: &Arc<CachedToken>,
         _created_at: Instant,
     ) -> Option<Duration> {
@@ -55,51 +59,55 @@ impl moka::Expiry<TokenHash, Arc<CachedToken>> for UntilExpiry {
     }
 }
 
-/// Tokens verified before, by hash, each until its `exp`: a repeated token skips
-/// the signature check, as long as the key that verified it is still published.
+/// Tokens verified before, each until its `exp`: a repeated token skips the
+/// signature check, as long as the key that verified it is still published.
 pub struct VerifiedTokenCache {
-    entries: Cache<TokenHash, Arc<CachedToken>>,
+    entries: Cache<Box<[u8]>, Arc<CachedToken>, RandomState>,
     leeway: u64,
 }
 
+/// What an entry is counted as, in bytes: the token, its decoded claims (about
+/// as large) and the entry's own bookkeeping.
+fn weight(token: &[u8]) -> u32 {
+    u32::try_from(token.len().saturating_mul(2).saturating_add(256)).unwrap_or(u32::MAX)
+}
+
 impl VerifiedTokenCache {
-    /// At most `capacity` tokens, each kept until `exp` + `leeway` seconds.
-    pub fn new(capacity: u64, leeway: u64) -> Self {
+    /// At most about `max_bytes` of tokens and claims, each kept until `exp` +
+    /// `leeway` seconds.
+    pub fn new(max_bytes: u64, leeway: u64) -> Self {
         Self {
             entries: Cache::builder()
-                .max_capacity(capacity)
+                .max_capacity(max_bytes)
+                .weigher(|token: &Box<[u8]>, _| weight(token))
                 .expire_after(UntilExpiry { leeway })
-                .build(),
+                .build_with_hasher(RandomState::default()),
             leeway,
         }
-    }
-
-    /// The cache key of `token`.
-    pub fn hash(token: &str) -> TokenHash {
-        crate::hash::sha256(&[token.as_bytes()])
     }
 
     /// The cached token, if still valid at `now` (expiry tolerance included) and
     /// verified by `current_key(kid)`, the key published now under its `kid`.
     pub fn get(
         &self,
-        hash: &TokenHash,
+        token: &[u8],
         now: u64,
         current_key: impl FnOnce(Option<&str>) -> Option<Arc<VerifyKey>>,
     ) -> Option<Arc<Claims>> {
-        let entry = self.entries.get(hash)?;
+        let entry = self.entries.get(token)?;
         let same_key =
             current_key(entry.kid.as_deref()).is_some_and(|key| Arc::ptr_eq(&key, &entry.key));
         if !same_key || entry.claims.exp.saturating_add(self.leeway) < now {
-            self.entries.invalidate(hash);
+            self.entries.invalidate(token);
             return None;
         }
         Some(entry.claims.clone())
     }
 
-    /// Remembers a verified token.
-    pub fn insert(&self, hash: TokenHash, token: CachedToken) {
-        self.entries.insert(hash, Arc::new(token));
+    /// Remembers a verified `token`.
+    pub fn insert(&self, token: &str, verified: CachedToken) {
+        self.entries
+            .insert(token.as_bytes().into(), Arc::new(verified));
     }
 
     /// Entries held now (after pending evictions are applied).
@@ -146,31 +154,31 @@ mod tests {
 
     #[test]
     fn entries_expire_at_exp_plus_leeway() {
-        let cache = VerifiedTokenCache::new(10, 5);
-        let hash = VerifiedTokenCache::hash("a.b.c");
+        let cache = VerifiedTokenCache::new(10_000, 5);
+        let hash = b"a.b.c".as_slice();
         let k = key();
         let exp = now() + 100;
         cache.insert(
-            hash,
+            "a.b.c",
             CachedToken {
                 claims: claims(exp),
                 key: k.clone(),
                 kid: None,
             },
         );
-        assert!(cache.get(&hash, exp, |_| Some(k.clone())).is_some());
-        assert!(cache.get(&hash, exp + 5, |_| Some(k.clone())).is_some());
-        assert!(cache.get(&hash, exp + 6, |_| Some(k.clone())).is_none());
+        assert!(cache.get(hash, exp, |_| Some(k.clone())).is_some());
+        assert!(cache.get(hash, exp + 5, |_| Some(k.clone())).is_some());
+        assert!(cache.get(hash, exp + 6, |_| Some(k.clone())).is_none());
         assert!(cache.is_empty(), "an expired entry is dropped when seen");
     }
 
     #[test]
     fn entries_count_only_while_their_key_is_current() {
-        let cache = VerifiedTokenCache::new(10, 5);
-        let hash = VerifiedTokenCache::hash("a.b.c");
+        let cache = VerifiedTokenCache::new(10_000, 5);
+        let hash = b"a.b.c".as_slice();
         let (old, replacement) = (key(), key());
         cache.insert(
-            hash,
+            "a.b.c",
             CachedToken {
                 claims: claims(now() + 600),
                 key: old.clone(),
@@ -179,7 +187,7 @@ mod tests {
         );
         let mut asked = None;
         assert!(cache
-            .get(&hash, now(), |kid| {
+            .get(hash, now(), |kid| {
                 asked = kid.map(str::to_owned);
                 Some(old.clone())
             })
@@ -187,28 +195,29 @@ mod tests {
         assert_eq!(asked.as_deref(), Some("k1"), "looked up by the entry's kid");
         // Same kid, another key (replaced at the IdP): the entry no longer counts.
         assert!(cache
-            .get(&hash, now(), |_| Some(replacement.clone()))
+            .get(hash, now(), |_| Some(replacement.clone()))
             .is_none());
-        assert!(cache.get(&hash, now(), |_| Some(old.clone())).is_none());
+        assert!(cache.get(hash, now(), |_| Some(old.clone())).is_none());
         // Key gone altogether.
         cache.insert(
-            hash,
+            "a.b.c",
             CachedToken {
                 claims: claims(now() + 600),
                 key: old.clone(),
                 kid: Some("k1".into()),
             },
         );
-        assert!(cache.get(&hash, now(), |_| None).is_none());
+        assert!(cache.get(hash, now(), |_| None).is_none());
     }
 
     #[test]
-    fn stays_bounded() {
-        let cache = VerifiedTokenCache::new(100, 5);
+    fn stays_bounded_in_bytes() {
+        // 1 KB tokens count 2 304 bytes each: 100 KB hold 44 of them.
+        let cache = VerifiedTokenCache::new(100_000, 5);
         let k = key();
         for i in 0..1_000 {
             cache.insert(
-                VerifiedTokenCache::hash(&format!("token-{i}")),
+                &format!("{i:01024}"),
                 CachedToken {
                     claims: claims(now() + 600),
                     key: k.clone(),
@@ -216,6 +225,36 @@ mod tests {
                 },
             );
         }
-        assert!(cache.len() <= 100, "{} entries", cache.len());
+        assert!(cache.len() <= 44, "{} entries", cache.len());
+    }
+
+    #[test]
+    fn a_token_is_found_only_by_itself() {
+        let cache = VerifiedTokenCache::new(100_000, 5);
+        let k = key();
+        cache.insert(
+            "header.payload.signature",
+            CachedToken {
+                claims: claims(now() + 600),
+                key: k.clone(),
+                kid: None,
+            },
+        );
+        assert!(cache
+            .get(b"header.payload.signature", now(), |_| Some(k.clone()))
+            .is_some());
+        for other in [
+            "header.payload.signaturf",
+            "header.payload.signature ",
+            "header.payload",
+            "",
+        ] {
+            assert!(
+                cache
+                    .get(other.as_bytes(), now(), |_| Some(k.clone()))
+                    .is_none(),
+                "{other:?}"
+            );
+        }
     }
 }

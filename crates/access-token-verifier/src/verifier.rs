@@ -25,22 +25,22 @@ use super::error::TokenProblem;
 use super::jwks::{JwksCache, KeyLookupError};
 use super::keys::{is_supported, VerifyKey};
 use super::metrics;
-use super::token_cache::{CachedToken, TokenHash, VerifiedTokenCache};
+use super::token_cache::{CachedToken, VerifiedTokenCache};
 use super::{AuthError, Claims};
 
 /// Longest token accepted, in bytes. Auth0 tokens with many permissions stay far
 /// below; anything longer is refused before any parsing.
 pub const MAX_TOKEN_LEN: usize = 16 * 1024;
 
-/// Verified tokens remembered at most.
-pub const TOKEN_CACHE_CAPACITY: u64 = 10_000;
+/// Memory for verified tokens and their claims: about 10 000 typical tokens.
+pub const TOKEN_CACHE_BYTES: u64 = 24 << 20;
 
 const MALFORMED: AuthError = AuthError::InvalidToken(TokenProblem::Malformed);
 const TOO_LONG: AuthError = AuthError::InvalidToken(TokenProblem::TooLong);
 
 /// A token longer than [`MAX_TOKEN_LEN`] is refused before anything else is done
 /// with it (hashing it for the cache included).
-pub fn check_token_length(token: &str) -> Result<(), AuthError> {
+pub fn check_token_length(token: &[u8]) -> Result<(), AuthError> {
     if token.len() > MAX_TOKEN_LEN {
         Err(TOO_LONG)
     } else {
@@ -128,7 +128,7 @@ impl Verifier {
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             leeway: config.clock_tolerance_secs,
-            cache: VerifiedTokenCache::new(TOKEN_CACHE_CAPACITY, config.clock_tolerance_secs),
+            cache: VerifiedTokenCache::new(TOKEN_CACHE_BYTES, config.clock_tolerance_secs),
             dpop: Dpop::new(config.dpop.clone(), config.public_url.clone(), replay),
             permissions_only: config.permissions_only,
         }
@@ -162,26 +162,24 @@ impl Verifier {
         &self.jwks
     }
 
+    /// The claims of `token` if it was verified before and still counts (its
+    /// `exp`, its key still published); reported to the metrics as a hit. Any
+    /// bytes may be asked: only tokens that passed every check are in the cache.
+    pub fn cached(&self, token: &[u8]) -> Option<Arc<Claims>> {
+        let now = get_current_timestamp();
+        let claims = self
+            .cache
+            .get(token, now, |kid| self.jwks.lookup(kid).ok())?;
+        metrics::token_cache(true);
+        Some(claims)
+    }
+
     /// Verifies `token` (the part after `Bearer `) and returns its claims. Tokens
     /// verified before are answered from the cache until their `exp`, while the key
     /// that verified them is still published.
     pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, AuthError> {
-        check_token_length(token)?;
-        self.verify_hashed(token, VerifiedTokenCache::hash(token))
-            .await
-    }
-
-    /// [`Self::verify`] with the token's SHA-256 already computed (the DPoP check
-    /// needs the same hash for `ath`).
-    pub async fn verify_hashed(
-        &self,
-        token: &str,
-        hash: TokenHash,
-    ) -> Result<Arc<Claims>, AuthError> {
-        check_token_length(token)?;
-        let now = get_current_timestamp();
-        if let Some(claims) = self.cache.get(&hash, now, |kid| self.jwks.lookup(kid).ok()) {
-            metrics::token_cache(true);
+        check_token_length(token.as_bytes())?;
+        if let Some(claims) = self.cached(token.as_bytes()) {
             return Ok(claims);
         }
         metrics::token_cache(false);
@@ -191,7 +189,7 @@ impl Verifier {
         let (claims, key, kid) = verified?;
         let claims = Arc::new(claims);
         self.cache.insert(
-            hash,
+            token,
             CachedToken {
                 claims: claims.clone(),
                 key,
@@ -213,7 +211,7 @@ impl Verifier {
         &self,
         token: &str,
     ) -> Result<(Claims, Arc<VerifyKey>, Option<String>), AuthError> {
-        check_token_length(token)?;
+        check_token_length(token.as_bytes())?;
         let (message, signature) = token.rsplit_once('.').ok_or(MALFORMED)?;
         let (header, payload) = message.split_once('.').ok_or(MALFORMED)?;
         if payload.contains('.') {

@@ -211,7 +211,7 @@ pub fn normalize_htu(text: &str) -> Option<String> {
 /// `SHA-256(token)`: what a proof's `ath` encodes. The verified-token cache's key,
 /// by construction, so the extractor hashes a token once for both.
 pub fn access_token_hash(token: &str) -> [u8; 32] {
-    crate::token_cache::VerifiedTokenCache::hash(token)
+    crate::hash::sha256(&[token.as_bytes()])
 }
 
 /// `b64url(SHA-256(token))`, the `ath` of a proof sent with `token`.
