@@ -78,7 +78,11 @@ impl Setup {
         let client_key = TestKey::ec_p256();
         let (issuer, verifier) = runtime.block_on(async {
             let issuer = TestIssuer::start(&[&issuer_key]).await;
-            let verifier = issuer.verifier().await;
+            // One client sends every proof here: far past the default per-key
+            // quota (DPOP_PROOFS_PER_KEY_PER_MINUTE), which would answer 429.
+            let mut config = issuer.config();
+            config.dpop.proofs_per_key_per_minute = 1_000_000;
+            let verifier = issuer.verifier_for(&config).await;
             (issuer, verifier)
         });
         let mut token_claims = claims(&issuer.issuer);

@@ -37,7 +37,9 @@ async fn private_scoped(auth: Authenticated) -> Result<Json<Value>, Refusal> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt::init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
     let config = VerifierConfig::from_env()?;
     let verifier = Arc::new(Verifier::from_config(&config)?);
     // The keys load in the background: until then protected routes answer 503.

@@ -15,7 +15,7 @@
 //!   within a window rather than at the next background refresh.
 //!
 //! # Fetching
-//! Discovery and JWKS documents come through [`JwksCache::get_json`]: at most
+//! Discovery and JWKS documents come through `JwksCache::get_json`: at most
 //! [`MAX_DOCUMENT_BYTES`], `application/json` (or a `+json` type), at most
 //! [`MAX_KEYS`] keys, redirects at most 3 and never to another origin.
 
@@ -47,7 +47,9 @@ const UNKNOWN_KID_TTL: Duration = Duration::from_secs(600);
 /// The keys from one successful fetch.
 #[derive(Default)]
 struct KeySet {
-    by_kid: HashMap<String, Arc<VerifyKey>>,
+    /// foldhash (seeded per process): looked up on every request, at most
+    /// `MAX_KEYS` entries, all from the issuer.
+    by_kid: HashMap<String, Arc<VerifyKey>, foldhash::fast::RandomState>,
     /// Keys published without a `kid`; used only when the set holds exactly one key.
     without_kid: Vec<Arc<VerifyKey>>,
 }

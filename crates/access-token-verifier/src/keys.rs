@@ -33,7 +33,7 @@ fn verification(alg: Algorithm) -> Option<&'static dyn VerificationAlgorithm> {
     })
 }
 
-/// True for the algorithms a JWKS key could allow (asymmetric, in [`verification`]'s
+/// True for the algorithms a JWKS key could allow (asymmetric, in `verification`'s
 /// list): anything else is refused before a key is even looked up.
 pub fn is_supported(alg: Algorithm) -> bool {
     verification(alg).is_some()

@@ -2,7 +2,7 @@
 //! calling again with the same token skips the signature work.
 //!
 //! Keyed by the token itself, compared whole on every hit, and found through
-//! foldhash (a fast hash with a random per-process seed). It was keyed by the
+//! [`TailHash`]: foldhash (fast, seeded per process) of the token's last bytes. It was keyed by the
 //! token's SHA-256: hashing a 700-byte token that way took as long as the rest
 //! of the cached check, a quarter of the extra cost of a protected request (README
 //! "Benchmarks"); an equality check on the whole token needs no collision
@@ -11,15 +11,18 @@
 //! entry remembers the exact key that verified it, and counts only while that key is
 //! still the one the issuer publishes under its `kid`: a key removed or replaced
 //! (even under the same `kid`) invalidates its entries, and an entry inserted by a
-//! verification that raced a key refresh is never served. Entries go at the
-//! token's `exp`. Bounded in bytes, with O(1) eviction (moka's TinyLFU), rather
-//! than a hand-rolled map and mutex. Only successes are cached.
+//! verification that raced a key refresh is never served, nor one past its `exp`
+//! (the entry is dropped when seen). Bounded in bytes, with O(1) eviction
+//! (quick_cache's S3-FIFO), rather than a hand-rolled map and mutex: a lookup
+//! there is a read lock and a probe, where moka (used before) also queued every
+//! read for its policy and kept a timer per entry, about 15 % of the extra cost
+//! of a protected request. Only successes are cached.
 
+use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use foldhash::fast::RandomState;
-use moka::sync::Cache;
+use quick_cache::sync::{Cache, DefaultLifecycle};
+use quick_cache::Weighter;
 
 use super::keys::VerifyKey;
 use super::Claims;
@@ -34,42 +37,68 @@ pub struct CachedToken {
     pub kid: Option<String>,
 }
 
-/// Each entry lives until its token's `exp` (plus leeway).
-struct UntilExpiry {
-    leeway: u64,
+/// What an entry is counted as, in bytes: the token, its decoded claims (about
+/// as large) and the entry's own bookkeeping.
+#[derive(Clone, Copy)]
+struct TokenWeight;
+
+impl Weighter<Box<[u8]>, Arc<CachedToken>> for TokenWeight {
+    fn weight(&self, token: &Box<[u8]>, _: &Arc<CachedToken>) -> u64 {
+        (token.len() as u64).saturating_mul(2).saturating_add(256)
+    }
 }
 
-impl moka::Expiry<Box<[u8]>, Arc<CachedToken>> for UntilExpiry {
-    fn expire_after_create(
-        &self,
-        _key: &Box<[u8]>,
-        value: &Arc<CachedToken>,
-        _created_at: Instant,
-    ) -> Option<Duration> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        Some(Duration::from_secs(
-            value
-                .claims
-                .exp
-                .saturating_add(self.leeway)
-                .saturating_sub(now),
-        ))
+/// Entries a cache of `max_bytes` holds with tokens of a typical 1 KB.
+fn estimated_entries(max_bytes: u64) -> usize {
+    usize::try_from(max_bytes / 2_304)
+        .unwrap_or(usize::MAX)
+        .max(16)
+}
+
+/// How the cache finds a token's bucket: foldhash (seeded per process) of its
+/// length and its last 32 bytes, which are signature bytes in any JWS, and so
+/// differ between any two tokens the issuer signed. Hashing the whole token cost
+/// more than the rest of the lookup. Hand-written (a few lines over foldhash)
+/// because no hasher crate hashes a suffix: the hash only picks the bucket, the
+/// whole token is compared, so tokens sharing a tail (forged ones: only verified
+/// tokens are ever inserted) cost a comparison, never a wrong answer.
+#[derive(Clone, Default)]
+pub struct TailHash(foldhash::fast::RandomState);
+
+/// The [`Hasher`] of [`TailHash`].
+pub struct TailHasher(foldhash::fast::FoldHasher<'static>);
+
+/// Bytes of a token that [`TailHash`] hashes.
+const HASHED_TAIL: usize = 32;
+
+impl BuildHasher for TailHash {
+    type Hasher = TailHasher;
+
+    fn build_hasher(&self) -> TailHasher {
+        TailHasher(self.0.build_hasher())
+    }
+}
+
+impl Hasher for TailHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0
+            .write(&bytes[bytes.len().saturating_sub(HASHED_TAIL)..]);
+    }
+
+    fn write_usize(&mut self, length: usize) {
+        self.0.write_usize(length);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0.finish()
     }
 }
 
 /// Tokens verified before, each until its `exp`: a repeated token skips the
 /// signature check, as long as the key that verified it is still published.
 pub struct VerifiedTokenCache {
-    entries: Cache<Box<[u8]>, Arc<CachedToken>, RandomState>,
+    entries: Cache<Box<[u8]>, Arc<CachedToken>, TokenWeight, TailHash>,
     leeway: u64,
-}
-
-/// What an entry is counted as, in bytes: the token, its decoded claims (about
-/// as large) and the entry's own bookkeeping.
-fn weight(token: &[u8]) -> u32 {
-    u32::try_from(token.len().saturating_mul(2).saturating_add(256)).unwrap_or(u32::MAX)
 }
 
 impl VerifiedTokenCache {
@@ -77,11 +106,13 @@ impl VerifiedTokenCache {
     /// `leeway` seconds.
     pub fn new(max_bytes: u64, leeway: u64) -> Self {
         Self {
-            entries: Cache::builder()
-                .max_capacity(max_bytes)
-                .weigher(|token: &Box<[u8]>, _| weight(token))
-                .expire_after(UntilExpiry { leeway })
-                .build_with_hasher(RandomState::default()),
+            entries: Cache::with(
+                estimated_entries(max_bytes),
+                max_bytes,
+                TokenWeight,
+                TailHash::default(),
+                DefaultLifecycle::default(),
+            ),
             leeway,
         }
     }
@@ -98,7 +129,7 @@ impl VerifiedTokenCache {
         let same_key =
             current_key(entry.kid.as_deref()).is_some_and(|key| Arc::ptr_eq(&key, &entry.key));
         if !same_key || entry.claims.exp.saturating_add(self.leeway) < now {
-            self.entries.invalidate(token);
+            self.entries.remove(token);
             return None;
         }
         Some(entry.claims.clone())
@@ -110,10 +141,9 @@ impl VerifiedTokenCache {
             .insert(token.as_bytes().into(), Arc::new(verified));
     }
 
-    /// Entries held now (after pending evictions are applied).
+    /// Entries held now.
     pub fn len(&self) -> u64 {
-        self.entries.run_pending_tasks();
-        self.entries.entry_count()
+        self.entries.len() as u64
     }
 
     /// Whether nothing is cached.
@@ -126,6 +156,7 @@ impl VerifiedTokenCache {
 mod tests {
     use super::*;
     use serde_json::{json, Map};
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     fn claims(exp: u64) -> Arc<Claims> {
         Arc::new(Claims {
