@@ -148,7 +148,8 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Authenticated {
     type Rejection = Refusal;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Refusal> {
-        let Some(verifier) = parts.extensions.get::<Arc<Verifier>>().cloned() else {
+        let parts: &Parts = parts;
+        let Some(verifier) = parts.extensions.get::<Arc<Verifier>>() else {
             tracing::error!(
                 "no Verifier extension on the router: protected routes refuse everything"
             );

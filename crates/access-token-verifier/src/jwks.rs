@@ -55,14 +55,13 @@ struct KeySet {
 }
 
 impl KeySet {
-    fn find(&self, kid: Option<&str>) -> Option<Arc<VerifyKey>> {
+    fn find(&self, kid: Option<&str>) -> Option<&Arc<VerifyKey>> {
         match kid {
-            Some(kid) => self.by_kid.get(kid).cloned(),
+            Some(kid) => self.by_kid.get(kid),
             None if self.by_kid.len() + self.without_kid.len() == 1 => self
                 .without_kid
                 .first()
-                .or_else(|| self.by_kid.values().next())
-                .cloned(),
+                .or_else(|| self.by_kid.values().next()),
             None => None,
         }
     }
@@ -258,8 +257,20 @@ impl JwksCache {
     pub fn lookup(&self, kid: Option<&str>) -> Result<Arc<VerifyKey>, KeyLookupError> {
         match self.current() {
             None => Err(KeyLookupError::NotLoaded),
-            Some(set) => set.find(kid).ok_or(KeyLookupError::UnknownKey),
+            Some(set) => set.find(kid).cloned().ok_or(KeyLookupError::UnknownKey),
         }
+    }
+
+    /// Whether `key` is the one published under `kid` now (what a verified-token
+    /// cache entry is checked against on every hit): one read lock, no clones.
+    pub fn is_current(&self, kid: Option<&str>, key: &Arc<VerifyKey>) -> bool {
+        let keys = self
+            .keys
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        keys.as_ref()
+            .and_then(|set| set.find(kid))
+            .is_some_and(|current| Arc::ptr_eq(current, key))
     }
 
     /// The key for `kid`, refetching the JWKS once if it is unknown (see module docs).

@@ -118,16 +118,16 @@ impl VerifiedTokenCache {
     }
 
     /// The cached token, if still valid at `now` (expiry tolerance included) and
-    /// verified by `current_key(kid)`, the key published now under its `kid`.
+    /// verified by a key that `is_current(kid, key)` says is the one published
+    /// now under its `kid`.
     pub fn get(
         &self,
         token: &[u8],
         now: u64,
-        current_key: impl FnOnce(Option<&str>) -> Option<Arc<VerifyKey>>,
+        is_current: impl FnOnce(Option<&str>, &Arc<VerifyKey>) -> bool,
     ) -> Option<Arc<Claims>> {
         let entry = self.entries.get(token)?;
-        let same_key =
-            current_key(entry.kid.as_deref()).is_some_and(|key| Arc::ptr_eq(&key, &entry.key));
+        let same_key = is_current(entry.kid.as_deref(), &entry.key);
         if !same_key || entry.claims.exp.saturating_add(self.leeway) < now {
             self.entries.remove(token);
             return None;
@@ -197,9 +197,15 @@ mod tests {
                 kid: None,
             },
         );
-        assert!(cache.get(hash, exp, |_| Some(k.clone())).is_some());
-        assert!(cache.get(hash, exp + 5, |_| Some(k.clone())).is_some());
-        assert!(cache.get(hash, exp + 6, |_| Some(k.clone())).is_none());
+        assert!(cache
+            .get(hash, exp, |_, key| Arc::ptr_eq(key, &k))
+            .is_some());
+        assert!(cache
+            .get(hash, exp + 5, |_, key| Arc::ptr_eq(key, &k))
+            .is_some());
+        assert!(cache
+            .get(hash, exp + 6, |_, key| Arc::ptr_eq(key, &k))
+            .is_none());
         assert!(cache.is_empty(), "an expired entry is dropped when seen");
     }
 
@@ -218,17 +224,19 @@ mod tests {
         );
         let mut asked = None;
         assert!(cache
-            .get(hash, now(), |kid| {
+            .get(hash, now(), |kid, key| {
                 asked = kid.map(str::to_owned);
-                Some(old.clone())
+                Arc::ptr_eq(key, &old)
             })
             .is_some());
         assert_eq!(asked.as_deref(), Some("k1"), "looked up by the entry's kid");
         // Same kid, another key (replaced at the IdP): the entry no longer counts.
         assert!(cache
-            .get(hash, now(), |_| Some(replacement.clone()))
+            .get(hash, now(), |_, key| Arc::ptr_eq(key, &replacement))
             .is_none());
-        assert!(cache.get(hash, now(), |_| Some(old.clone())).is_none());
+        assert!(cache
+            .get(hash, now(), |_, key| Arc::ptr_eq(key, &old))
+            .is_none());
         // Key gone altogether.
         cache.insert(
             "a.b.c",
@@ -238,7 +246,7 @@ mod tests {
                 kid: Some("k1".into()),
             },
         );
-        assert!(cache.get(hash, now(), |_| None).is_none());
+        assert!(cache.get(hash, now(), |_, _| false).is_none());
     }
 
     #[test]
@@ -272,7 +280,9 @@ mod tests {
             },
         );
         assert!(cache
-            .get(b"header.payload.signature", now(), |_| Some(k.clone()))
+            .get(b"header.payload.signature", now(), |_, key| Arc::ptr_eq(
+                key, &k
+            ))
             .is_some());
         for other in [
             "header.payload.signaturf",
@@ -282,7 +292,7 @@ mod tests {
         ] {
             assert!(
                 cache
-                    .get(other.as_bytes(), now(), |_| Some(k.clone()))
+                    .get(other.as_bytes(), now(), |_, key| Arc::ptr_eq(key, &k))
                     .is_none(),
                 "{other:?}"
             );

@@ -169,7 +169,7 @@ impl Verifier {
         let now = get_current_timestamp();
         let claims = self
             .cache
-            .get(token, now, |kid| self.jwks.lookup(kid).ok())?;
+            .get(token, now, |kid, key| self.jwks.is_current(kid, key))?;
         metrics::token_cache(true);
         Some(claims)
     }
