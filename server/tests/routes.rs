@@ -1,5 +1,5 @@
 //! The whole router, driven in-process with `tower::ServiceExt::oneshot`, against
-//! a real token issuer on 127.0.0.1 (`app/tests/support`).
+//! a real token issuer on 127.0.0.1 (the `test-issuer` crate).
 
 use std::sync::Arc;
 
