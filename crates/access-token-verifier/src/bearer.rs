@@ -7,7 +7,7 @@ use std::sync::Arc;
 use http::request::Parts;
 use http::{header, HeaderMap};
 
-use super::dpop::DpopMode;
+use super::dpop::{access_token_hash, DpopMode};
 use super::error::{Refusal, TokenProblem};
 use super::scheme::Scheme;
 use super::verifier::check_token_length;
@@ -187,7 +187,7 @@ impl Verifier {
             Some(claims) => claims,
             None => {
                 let token = well_formed(token).map_err(refuse)?;
-                self.verify(token).await.map_err(refuse)?
+                self.verify_and_remember(token).await.map_err(refuse)?
             }
         };
         match (scheme, claims.confirmation().map_err(refuse)?) {
@@ -198,9 +198,7 @@ impl Verifier {
             (Scheme::Bearer, None) => Ok(()),
             (Scheme::Dpop, None) => Err(refuse(AuthError::InvalidToken(TokenProblem::NotBound))),
             // The proof's `ath` is the token's SHA-256.
-            (Scheme::Dpop, Some(jkt)) => {
-                dpop.check(parts, &crate::hash::sha256(&[token]), jkt).await
-            }
+            (Scheme::Dpop, Some(jkt)) => dpop.check(parts, &access_token_hash(token), jkt).await,
         }?;
         Ok(Authenticated {
             claims,

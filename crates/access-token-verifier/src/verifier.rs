@@ -179,9 +179,15 @@ impl Verifier {
     /// that verified them is still published.
     pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, AuthError> {
         check_token_length(token.as_bytes())?;
-        if let Some(claims) = self.cached(token.as_bytes()) {
-            return Ok(claims);
+        match self.cached(token.as_bytes()) {
+            Some(claims) => Ok(claims),
+            None => self.verify_and_remember(token).await,
         }
+    }
+
+    /// The cache miss: every check, then the token is remembered. For callers
+    /// that just asked [`Self::cached`] (the extractor), so the cache is asked once.
+    pub(crate) async fn verify_and_remember(&self, token: &str) -> Result<Arc<Claims>, AuthError> {
         metrics::token_cache(false);
         let started = std::time::Instant::now();
         let verified = self.verify_with_key(token).await;

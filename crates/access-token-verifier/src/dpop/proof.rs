@@ -208,10 +208,10 @@ pub fn normalize_htu(text: &str) -> Option<String> {
     Some(format!("{}://{host}{port}{}", url.scheme(), url.path()))
 }
 
-/// `SHA-256(token)`: what a proof's `ath` encodes. The verified-token cache's key,
-/// by construction, so the extractor hashes a token once for both.
-pub fn access_token_hash(token: &str) -> [u8; 32] {
-    crate::hash::sha256(&[token.as_bytes()])
+/// `SHA-256(token)`: what a proof's `ath` encodes (computed only for DPoP
+/// requests; the verified-token cache needs no hash of the token).
+pub fn access_token_hash(token: impl AsRef<[u8]>) -> [u8; 32] {
+    crate::hash::sha256(&[token.as_ref()])
 }
 
 /// `b64url(SHA-256(token))`, the `ath` of a proof sent with `token`.
