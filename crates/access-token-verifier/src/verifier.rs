@@ -20,7 +20,6 @@ use serde_json::{Map, Value};
 
 use super::config::{ConfigError, VerifierConfig};
 use super::dpop::Dpop;
-use super::dpop::{ReplayStore, MEMORY_REPLAY_CAPACITY};
 use super::error::TokenProblem;
 use super::jwks::{JwksCache, KeyLookupError};
 use super::keys::{is_supported, VerifyKey};
@@ -93,14 +92,17 @@ impl Verifier {
     /// `redis` feature is off.
     pub fn from_config(config: &VerifierConfig) -> Result<Self, ConfigError> {
         let jwks = Arc::new(JwksCache::new(config.issuer.clone(), config.jwks.clone())?);
-        let window = config.dpop.iat_window;
-        let per_key = config.dpop.proofs_per_key_per_minute;
-        let replay = match &config.redis_url {
-            None => ReplayStore::memory(MEMORY_REPLAY_CAPACITY, window, per_key),
+        let (settings, public_url) = (config.dpop.clone(), config.public_url.clone());
+        let dpop = match &config.redis_url {
+            None => Dpop::in_memory(settings, public_url),
             #[cfg(feature = "redis")]
-            // Not the parser's text: it may echo the URL, password included.
-            Some(url) => ReplayStore::redis(url, window, per_key)
-                .map_err(|_| ConfigError("REDIS_URL is not a valid redis:// URL".into()))?,
+            Some(url) => {
+                let (window, per_key) = (settings.iat_window, settings.proofs_per_key_per_minute);
+                // Not the parser's text: it may echo the URL, password included.
+                let replay = super::dpop::ReplayStore::redis(url, window, per_key)
+                    .map_err(|_| ConfigError("REDIS_URL is not a valid redis:// URL".into()))?;
+                Dpop::new(settings, public_url, replay)
+            }
             #[cfg(not(feature = "redis"))]
             Some(_) => {
                 return Err(ConfigError(
@@ -110,26 +112,25 @@ impl Verifier {
                 ))
             }
         };
-        let dpop = Dpop::new(config.dpop.clone(), config.public_url.clone(), replay);
-        Ok(Self::new(config, jwks).with_dpop(dpop))
+        Ok(Self::with_dpop_policy(config, jwks, dpop))
     }
 
     /// Checks tokens as `config` says with the keys of `jwks`; DPoP replays
     /// remembered in process and proofs' `htu` checked against
     /// `config.public_url` (see [`Self::from_config`] for Redis).
     pub fn new(config: &VerifierConfig, jwks: Arc<JwksCache>) -> Self {
-        let replay = ReplayStore::memory(
-            MEMORY_REPLAY_CAPACITY,
-            config.dpop.iat_window,
-            config.dpop.proofs_per_key_per_minute,
-        );
+        let dpop = Dpop::in_memory(config.dpop.clone(), config.public_url.clone());
+        Self::with_dpop_policy(config, jwks, dpop)
+    }
+
+    fn with_dpop_policy(config: &VerifierConfig, jwks: Arc<JwksCache>, dpop: Dpop) -> Self {
         Self {
             jwks,
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             leeway: config.clock_tolerance_secs,
             cache: VerifiedTokenCache::new(TOKEN_CACHE_BYTES, config.clock_tolerance_secs),
-            dpop: Dpop::new(config.dpop.clone(), config.public_url.clone(), replay),
+            dpop,
             permissions_only: config.permissions_only,
         }
     }

@@ -90,14 +90,14 @@ impl Dpop {
         }
     }
 
-    /// In-process replay store, no public URL.
-    pub fn in_memory(settings: DpopSettings) -> Self {
+    /// With the in-process replay store ([`MEMORY_REPLAY_CAPACITY`]).
+    pub fn in_memory(settings: DpopSettings, public_url: Option<url::Url>) -> Self {
         let replay = ReplayStore::memory(
             MEMORY_REPLAY_CAPACITY,
             settings.iat_window,
             settings.proofs_per_key_per_minute,
         );
-        Self::new(settings, None, replay)
+        Self::new(settings, public_url, replay)
     }
 
     /// Which schemes the API accepts.
