@@ -31,6 +31,18 @@ fn start(issuer: &str) -> (Example, String) {
         "{} is missing: run `cargo test -p access-token-verifier`, which builds the example",
         example.display()
     );
+    // `cargo test --test example_api` alone does not rebuild the example: refuse
+    // to test a binary older than its sources rather than pass on a stale one.
+    let built = modified(&example);
+    let sources = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for source in [sources.join("examples/api.rs"), sources.join("src")] {
+        assert!(
+            newest(&source) <= built,
+            "{} is older than {}: run `cargo test -p access-token-verifier`, which rebuilds it",
+            example.display(),
+            source.display()
+        );
+    }
     let mut child = Command::new(example)
         .env("AUTH0_ISSUER", issuer)
         .env("AUTH0_AUDIENCE", AUDIENCE)
@@ -51,6 +63,24 @@ fn start(issuer: &str) -> (Example, String) {
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
     (Example(child), origin)
+}
+
+fn modified(path: &std::path::Path) -> std::time::SystemTime {
+    std::fs::metadata(path)
+        .and_then(|meta| meta.modified())
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// The newest modification time of `path` or, for a directory, of any file in it.
+fn newest(path: &std::path::Path) -> std::time::SystemTime {
+    if !path.is_dir() {
+        return modified(path);
+    }
+    std::fs::read_dir(path)
+        .expect("readable source directory")
+        .map(|entry| newest(&entry.expect("entry").path()))
+        .max()
+        .unwrap_or(std::time::UNIX_EPOCH)
 }
 
 async fn get(url: &str, token: Option<&str>) -> (u16, String, Value) {
