@@ -13,7 +13,12 @@
 //   token_type DPoP) and refresh token; server nonces on (use_dpop_nonce first);
 // - users in users.js; login form here, consent implied (a first-party app, as on Auth0).
 //
+// - a second client for server token storage, like an Auth0 Regular Web
+//   Application (client secret; client_secret_post unless IDP_WEB_CLIENT_AUTH);
+// - GET /dev/grants: counts of token-endpoint grants and errors, for tests.
+//
 // Settings (environment): IDP_PORT (4000), IDP_AUDIENCE, IDP_CLIENT_ID,
+// IDP_WEB_CLIENT_ID, IDP_WEB_CLIENT_SECRET, IDP_WEB_CLIENT_AUTH,
 // IDP_APP_ORIGINS (comma-separated), IDP_ACCESS_TOKEN_TTL (seconds, 3600).
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +32,10 @@ const PORT = Number(process.env.IDP_PORT ?? 4000);
 const ISSUER = `http://${HOST}:${PORT}/`;
 const AUDIENCE = process.env.IDP_AUDIENCE ?? 'https://api.leptos-sample.local';
 const CLIENT_ID = process.env.IDP_CLIENT_ID ?? 'leptos-sample-spa';
+// The same app as an Auth0 "Regular Web Application" (server token storage: the
+// server is a confidential client, client_secret_post or client_secret_basic).
+const WEB_CLIENT_ID = process.env.IDP_WEB_CLIENT_ID ?? 'leptos-sample-web';
+const WEB_CLIENT_SECRET = process.env.IDP_WEB_CLIENT_SECRET ?? 'dev-web-client-secret-not-for-production';
 const APP_ORIGINS = (process.env.IDP_APP_ORIGINS
   ?? 'http://127.0.0.1:3000,http://localhost:3000,http://127.0.0.1:3100')
   .split(',').map((origin) => origin.trim()).filter(Boolean);
@@ -47,6 +56,16 @@ const provider = new Provider(ISSUER, {
     response_types: ['code'],
     // /silent-callback: where the hidden iframe of a silent session check lands.
     redirect_uris: APP_ORIGINS.flatMap((origin) => [`${origin}/callback`, `${origin}/silent-callback`]),
+    post_logout_redirect_uris: APP_ORIGINS.map((origin) => `${origin}/`),
+  }, {
+    client_id: WEB_CLIENT_ID,
+    client_secret: WEB_CLIENT_SECRET,
+    client_name: 'Auth0 Leptos Sample (server sessions)',
+    application_type: 'web',
+    token_endpoint_auth_method: process.env.IDP_WEB_CLIENT_AUTH ?? 'client_secret_post',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: APP_ORIGINS.map((origin) => `${origin}/callback`),
     post_logout_redirect_uris: APP_ORIGINS.map((origin) => `${origin}/`),
   }],
   jwks: { keys: [signingKey] },
@@ -147,6 +166,17 @@ const provider = new Provider(ISSUER, {
   },
 });
 
+// What the token endpoint did, for tests to check (e.g. one refresh grant for
+// many concurrent calls, and no invalid_grant): GET /dev/grants.
+const grants = { refresh_token: 0, authorization_code: 0, errors: {} };
+provider.on('grant.success', (ctx) => {
+  const type = ctx.oidc.params?.grant_type;
+  if (type in grants) grants[type] += 1;
+});
+provider.on('grant.error', (ctx, error) => {
+  grants.errors[error.error] = (grants.errors[error.error] ?? 0) + 1;
+});
+
 // Auth0 issues a refresh token whenever offline_access is asked for; OpenID Connect
 // (and so oidc-provider) only with prompt=consent. Add it, as Auth0 would behave.
 provider.use(async (ctx, next) => {
@@ -220,6 +250,7 @@ const server = createServer(async (req, res) => {
       if (user) return send(res, 200, 'image/svg+xml', avatarSvg(user), { 'cache-control': 'max-age=3600', 'access-control-allow-origin': '*' });
     }
     if (url.pathname === '/healthz') return send(res, 200, 'application/json', '{"status":"ok"}');
+    if (url.pathname === '/dev/grants') return send(res, 200, 'application/json', JSON.stringify(grants));
     return callback(req, res);
   } catch (error) {
     console.error(`dev-idp: ${req.method} ${url.pathname}: ${error.message}`);
@@ -228,7 +259,7 @@ const server = createServer(async (req, res) => {
 });
 
 server.listen(PORT, HOST, () => {
-  console.log(`dev IdP: issuer ${ISSUER}, audience ${AUDIENCE}, client ${CLIENT_ID}`);
+  console.log(`dev IdP: issuer ${ISSUER}, audience ${AUDIENCE}, client ${CLIENT_ID}, web client ${WEB_CLIENT_ID}`);
   console.log(`dev IdP: users ${USERS.map((u) => `${u.email}${u.permissions.length ? ` (${u.permissions.join(', ')})` : ''}`).join(', ')}; password ${PASSWORD}`);
 });
 

@@ -16,6 +16,10 @@ use crate::client::BearerClient;
 /// The scope (or Auth0 permission) "Ping scoped" and `/api/private-scoped` require.
 pub const READ_MESSAGES: &str = "read:messages";
 
+/// The server functions that act for the signed-in user: with `server` token
+/// storage the server adds the session's access token to these calls.
+pub const SESSION_TOKEN_CALLS: &[&str] = &["/api/ping_protected", "/api/ping_scoped"];
+
 /// The JSON body of every successful API answer: `{"message": "..."}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {

@@ -249,7 +249,7 @@ impl AppConfig {
             None => TokenStorage::default(),
             Some(text) => text.parse().map_err(|()| {
                 ConfigError(format!(
-                    "AUTH0_TOKEN_STORAGE must be memory, session or local, not {text:?}"
+                    "AUTH0_TOKEN_STORAGE must be memory, session, local or server, not {text:?}"
                 ))
             })?,
         };

@@ -46,9 +46,14 @@ pub const APP_NAME: &str = "Auth0 Leptos Sample";
 /// The HTML document around [`App`]; the server renders it for every page, with
 /// the public login settings (no secrets) for the browser to read.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let auth_config = use_context::<PublicAuthConfig>()
-        .unwrap_or_default()
-        .to_script_json();
+    let public = use_context::<PublicAuthConfig>().unwrap_or_default();
+    let auth_config = public.to_script_json();
+    // `server` token storage: who is signed in, as the server read the session.
+    let server_state = (public.storage == login::TokenStorage::Server).then(|| {
+        use_context::<login::server_session::ServerAuthState>()
+            .unwrap_or_default()
+            .to_script_json()
+    });
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -58,6 +63,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options />
                 <assets::HydrationScripts />
                 <script id=CONFIG_ELEMENT_ID type="application/json" inner_html=auth_config></script>
+                {server_state.map(|state| view! {
+                    <script id=login::server_session::STATE_ELEMENT_ID type="application/json" inner_html=state></script>
+                })}
                 <MetaTags />
             </head>
             <body>

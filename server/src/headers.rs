@@ -184,6 +184,8 @@ pub async fn set_headers(
 
     let cache = match kind {
         Kind::Api | Kind::Callback | Kind::SilentCallback => Some(NO_STORE),
+        // A page rendered for a session (server token storage) says so itself.
+        _ if is_html && is_private(headers) => None,
         _ if is_html => Some(NO_CACHE),
         Kind::Package if ok => Some(policy.pkg_cache.clone()),
         Kind::Other if ok => Some(STATIC_FILE),
@@ -208,4 +210,11 @@ fn varies_by_encoding(headers: &axum::http::HeaderMap) -> bool {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|name| name.trim().eq_ignore_ascii_case("accept-encoding") || name.trim() == "*")
+}
+
+/// The response already says `Cache-Control: private, ...`.
+fn is_private(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CACHE_CONTROL)
+        .is_some_and(|value| value.as_bytes().starts_with(b"private"))
 }

@@ -13,6 +13,9 @@
 //! - [`serve`]: the accept loop: first-request and idle deadlines, connection and
 //!   stream caps, bounded drain.
 //! - [`silent_callback`]: `/silent-callback`, the landing page of silent session checks.
+//! - [`session`]: `server` token storage (a backend for frontend): login, callback
+//!   and logout routes, the session store, renewal, and the layer that gives
+//!   pages their user and server functions their access token.
 //! - [`settings`]: [`settings::ServerSettings`] (public URL, limits) from the environment.
 //! - [`telemetry`]: `tracing` setup and the request-logging layer.
 //! - [`shutdown`]: the Ctrl-C / SIGTERM signal.
@@ -27,6 +30,7 @@ pub mod limits;
 pub mod metrics;
 pub mod rest;
 pub mod serve;
+pub mod session;
 pub mod settings;
 pub mod shutdown;
 pub mod silent_callback;
@@ -38,6 +42,7 @@ use std::sync::Arc;
 use access_token_verifier::Verifier;
 use app::assets::SiteAssets;
 use app::config::AppConfig;
+use app::login::server_session::ServerAuthState;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::{middleware, Extension, Router};
@@ -50,6 +55,7 @@ use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 
 use headers::HeaderPolicy;
+use session::Sessions;
 use settings::ServerSettings;
 
 /// The complete application router. `verifier` checks bearer tokens for the REST
@@ -59,6 +65,18 @@ pub fn app(
     config: &AppConfig,
     settings: &ServerSettings,
     verifier: Arc<Verifier>,
+) -> Router {
+    app_with_sessions(leptos_options, config, settings, verifier, None)
+}
+
+/// [`app`], with `server` token storage when `sessions` is given: the login and
+/// logout routes, the server's `/callback`, and the session layer.
+pub fn app_with_sessions(
+    leptos_options: LeptosOptions,
+    config: &AppConfig,
+    settings: &ServerSettings,
+    verifier: Arc<Verifier>,
+    sessions: Option<Arc<Sessions>>,
 ) -> Router {
     let routes = generate_route_list(app::App);
     let assets = SiteAssets::load(&leptos_options);
@@ -78,6 +96,12 @@ pub fn app(
             .and_then(|parts| parts.extensions.get::<Nonce>().cloned());
         if let Some(nonce) = nonce {
             provide_context(nonce);
+        }
+        // `server` token storage: the session layer read the session.
+        let session = use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<ServerAuthState>().cloned());
+        if let Some(session) = session {
+            provide_context(session);
         }
     };
     // Built files: precompressed variants (`cargo leptos build --precompress`) when
@@ -104,8 +128,17 @@ pub fn app(
             page_context,
             app::shell,
         ))
-        .with_state(leptos_options)
-        .layer(Extension(verifier));
+        .with_state(leptos_options);
+    let router = match sessions {
+        Some(sessions) => router
+            .merge(session::routes::routes(sessions.clone()))
+            .layer(middleware::from_fn_with_state(
+                sessions,
+                session::routes::layer,
+            )),
+        None => router,
+    };
+    let router = router.layer(Extension(verifier));
     // HTTP metrics only when they are served (`METRICS_ADDR`): no cost otherwise.
     // Inside the router's layers, so the matched route template is known.
     let router = if settings.metrics_addr.is_some() {

@@ -19,6 +19,7 @@ async fn main() -> ExitCode {
     let Settings {
         app: config,
         server: settings,
+        session: session_settings,
     } = match Settings::from_env() {
         Ok(settings) => settings,
         Err(error) => {
@@ -110,7 +111,19 @@ async fn main() -> ExitCode {
         "listening on http://{local}"
     );
 
-    let app = server::app(options, &config, &settings, verifier);
+    // `server` token storage: the session store (Redis when REDIS_URL is set, else
+    // the embedded file), opened now so a problem stops the start, in one line.
+    let sessions = match server::session::Sessions::from_settings(&config, &session_settings) {
+        Ok(sessions) => sessions,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(sessions) = &sessions {
+        sessions.spawn_purge();
+    }
+    let app = server::app_with_sessions(options, &config, &settings, verifier, sessions);
     server::serve::serve(listener, app, &settings, server::shutdown::signal()).await;
     ExitCode::SUCCESS
 }

@@ -15,6 +15,9 @@ use std::path::Path;
 
 use access_token_verifier::config::{non_empty, number, ConfigError};
 use app::config::{AppConfig, ConfigFile, DEFAULT_CONFIG_FILE};
+use app::login::TokenStorage;
+
+use crate::session::{ClientAuth, KeyRing, Secret};
 
 /// The environment variables this module reads itself.
 pub const SETTINGS: &[&str] = &[
@@ -31,6 +34,12 @@ pub const SETTINGS: &[&str] = &[
     "SHUTDOWN_GRACE_SECS",
     "METRICS_ADDR",
     "LOG_FORMAT",
+    "AUTH0_CLIENT_SECRET",
+    "AUTH0_CLIENT_AUTH_METHOD",
+    "SESSION_SECRET",
+    "SESSION_IDLE_TIMEOUT_SECS",
+    "SESSION_MAX_AGE_SECS",
+    "SESSION_FILE",
 ];
 
 /// Read by libraries, not by this code: `LEPTOS_SITE_ADDR` (and the other
@@ -45,6 +54,82 @@ pub struct Settings {
     pub app: AppConfig,
     /// How the server faces the network.
     pub server: ServerSettings,
+    /// `server` token storage (read, and checked only in that mode).
+    pub session: SessionSettings,
+}
+
+/// `server` token storage: how the server logs in and keeps sessions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// `AUTH0_CLIENT_SECRET`: a confidential client (an Auth0 Regular Web
+    /// Application) when set, else a public one (PKCE only).
+    pub client_secret: Option<Secret>,
+    /// How the secret is sent to the token and revocation endpoints.
+    pub client_auth: ClientAuth,
+    /// `SESSION_SECRET`: the first key encrypts, every key decrypts.
+    pub keys: Option<KeyRing>,
+    /// A session unused this long ends (rolling).
+    pub idle_timeout: Duration,
+    /// A session ends this long after its login, used or not.
+    pub max_age: Duration,
+    /// The embedded store's file (when `REDIS_URL` is not set).
+    pub file: std::path::PathBuf,
+}
+
+impl SessionSettings {
+    /// Defaults: one day idle, seven days at most, `sessions.redb`.
+    pub fn from_sources(
+        env: impl Fn(&str) -> Option<String>,
+        server_mode: bool,
+    ) -> Result<Self, ConfigError> {
+        let env = |name: &str| non_empty(env(name));
+        let client_auth = match env("AUTH0_CLIENT_AUTH_METHOD").as_deref() {
+            None | Some("client_secret_post") => ClientAuth::Post,
+            Some("client_secret_basic") => ClientAuth::Basic,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "AUTH0_CLIENT_AUTH_METHOD must be client_secret_post or client_secret_basic, not {other:?}"
+                )))
+            }
+        };
+        let keys =
+            match env("SESSION_SECRET") {
+                Some(text) => Some(KeyRing::parse(&text).map_err(ConfigError)?),
+                None if server_mode => return Err(ConfigError(
+                    "SESSION_SECRET is not set: server token storage needs at least one key of \
+                     32 bytes or more (e.g. `openssl rand -base64 32`)"
+                        .into(),
+                )),
+                None => None,
+            };
+        let idle_timeout = Duration::from_secs(number(
+            &env,
+            "SESSION_IDLE_TIMEOUT_SECS",
+            24 * 3600,
+            60..=365 * 24 * 3600,
+        )?);
+        let max_age = Duration::from_secs(number(
+            &env,
+            "SESSION_MAX_AGE_SECS",
+            7 * 24 * 3600,
+            60..=365 * 24 * 3600,
+        )?);
+        if idle_timeout > max_age {
+            return Err(ConfigError(
+                "SESSION_IDLE_TIMEOUT_SECS is longer than SESSION_MAX_AGE_SECS".into(),
+            ));
+        }
+        Ok(Self {
+            client_secret: env("AUTH0_CLIENT_SECRET").map(Secret::new),
+            client_auth,
+            keys,
+            idle_timeout,
+            max_age,
+            file: env("SESSION_FILE")
+                .unwrap_or_else(|| "sessions.redb".into())
+                .into(),
+        })
+    }
 }
 
 impl Settings {
@@ -62,7 +147,28 @@ impl Settings {
             public_url: app.verifier.public_url.clone(),
             ..ServerSettings::from_sources(&env)?
         };
-        Ok(Self { app, server })
+        let server_mode = app.token_storage == TokenStorage::Server;
+        let session = SessionSettings::from_sources(&env, server_mode)?;
+        if server_mode {
+            if app.client_id.is_none() {
+                return Err(ConfigError(
+                    "AUTH0_CLIENT_ID is not set: server token storage logs in as that application"
+                        .into(),
+                ));
+            }
+            if app.use_dpop {
+                return Err(ConfigError(
+                    "AUTH0_USE_DPOP is true but AUTH0_TOKEN_STORAGE is server: the server does \
+                     not hold DPoP keys for its sessions; turn one of them off"
+                        .into(),
+                ));
+            }
+        }
+        Ok(Self {
+            app,
+            server,
+            session,
+        })
     }
 }
 

@@ -2,7 +2,6 @@
 //! keys, real signed tokens bound by `cnf.jkt` and real proofs; the shared replay
 //! store against a real `redis-server` on loopback (scripts/setup installs it).
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +14,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use serde_json::{json, Value};
+use test_issuer::redis_server::RedisServer;
 use test_issuer::{claims, TestIssuer, TestKey};
 use tower::ServiceExt;
 
@@ -391,55 +391,6 @@ async fn with_nonces_a_proof_without_one_gets_use_dpop_nonce_then_succeeds() {
         .proof("POST", &url(path), Some(&token), json!({"nonce": nonce}));
     let answer = api.send(request("POST", path, &auth, &[&retry])).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-}
-
-/// A `redis-server` on a free loopback port, stopped on drop.
-struct RedisServer {
-    child: Child,
-    url: String,
-}
-
-impl RedisServer {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self::start_on(port)
-    }
-
-    /// On `port` (again, after [`Self::stop`]: a restart).
-    fn start_on(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server runs (scripts/setup installs it)");
-        let server = Self {
-            child,
-            url: format!("redis://127.0.0.1:{port}/"),
-        };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server did not start on port {port}");
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 #[tokio::test]

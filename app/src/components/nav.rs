@@ -5,6 +5,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
 use crate::components::hydration::use_hydrated;
+use crate::login::server_session::{LOGIN_PATH, LOGOUT_PATH};
 use crate::login::{use_auth, AuthStatus};
 use crate::APP_NAME;
 
@@ -37,6 +38,12 @@ pub fn NavBar() -> impl IntoView {
         }
     };
     let login = move |_| auth.login(location.pathname.get_untracked(), None);
+    let server_sessions = auth.server_sessions();
+    // The form posts and the page leaves; the other tabs hear of it first.
+    let announce_logout = move |_: leptos::ev::SubmitEvent| {
+        #[cfg(feature = "hydrate")]
+        crate::login::browser::tabs::announce(crate::login::browser::tabs::TabEvent::LoggedOut);
+    };
     // A choice in the panel (any link or button in it) closes it; the click has
     // done its work by the time it bubbles up here.
     let close_after_choice = move |event: leptos::ev::MouseEvent| {
@@ -99,6 +106,35 @@ pub fn NavBar() -> impl IntoView {
                     </ul>
                     <div class="session" data-testid="session">
                         {move || match auth.status.get() {
+                            // `server` token storage: plain forms to the server's
+                            // routes, which work before (or without) the wasm.
+                            AuthStatus::LoggedIn(user) if server_sessions => view! {
+                                <span class="user">
+                                    {user.picture.map(|src| view! { <img class="avatar" src=src alt="" /> })}
+                                    <span class="user-name" data-testid="user-name">{user.name}</span>
+                                </span>
+                                <form method="post" action=LOGOUT_PATH on:submit=announce_logout>
+                                    <button type="submit" class="secondary">"Log out"</button>
+                                </form>
+                                <form method="post" action=LOGOUT_PATH on:submit=announce_logout>
+                                    <input type="hidden" name="scope" value="app" />
+                                    <button type="submit" class="link">"Log out of this app only"</button>
+                                </form>
+                            }
+                            .into_any(),
+                            AuthStatus::LoggedOut | AuthStatus::Expired | AuthStatus::Error(_) if server_sessions => view! {
+                                {match auth.status.get() {
+                                    AuthStatus::Error(message) => Some(view! {
+                                        <span class="login-error" role="alert" data-testid="auth-error">{message}</span>
+                                    }),
+                                    _ => None,
+                                }}
+                                <form method="get" action=LOGIN_PATH>
+                                    <input type="hidden" name="returnTo" value=move || location.pathname.get() />
+                                    <button type="submit">"Log in"</button>
+                                </form>
+                            }
+                            .into_any(),
                             AuthStatus::LoggedIn(user) => view! {
                                 <span class="user">
                                     {user.picture.map(|src| view! { <img class="avatar" src=src alt="" /> })}

@@ -32,6 +32,29 @@ pub fn transaction_expired(created_at: f64, now: f64) -> bool {
     !(created_at <= now + LEEWAY_SECS && now - created_at <= TRANSACTION_TTL_SECS)
 }
 
+/// What the page says when the IdP answers the callback with `error` (and
+/// `error_description`), and the `prompt` "Log in again" should use. The same for
+/// the browser's callback and the server's (`server` token storage).
+pub fn idp_error_message(error: &str, description: &str) -> (String, Option<&'static str>) {
+    let retry_prompt = (error == "consent_required").then_some("consent");
+    let message = match error {
+        "login_required" => "You need to log in again.".to_owned(),
+        "consent_required" => "The application needs your consent.".to_owned(),
+        _ if description.is_empty() => format!("The login service refused: {error}"),
+        _ => format!("The login service refused: {description} ({error})"),
+    };
+    (message, retry_prompt)
+}
+
+/// Shown for any callback that does not belong to a login started here: its
+/// parameters (an error text included) come from whoever made the link.
+pub fn unknown_state_message() -> String {
+    format!(
+        "This login was not started in this browser, or it took longer than \
+         {TRANSACTION_TTL_MINUTES} minutes; nothing was stored. Please log in again."
+    )
+}
+
 /// OIDC Core 3.1.3.7: iss, aud, azp, nonce (when the login sent one), exp and iat
 /// (with leeway), and a subject.
 pub fn check_id_token(

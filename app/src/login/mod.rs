@@ -6,9 +6,13 @@
 //!   in with the user's claims, logged out, error).
 //! - [`checks`], [`urls`]: the rules (ID-token checks, expiry, where to return, the
 //!   logout URL), free of browser APIs and tested natively.
+//! - [`server_session`]: `server` token storage (the server is the OAuth client,
+//!   the browser holds only a session cookie): what the server renders into the
+//!   page about the session, and its login and logout routes.
 //! - `browser` (feature `hydrate`): the browser half, layered one way (see its docs).
 
 pub mod checks;
+pub mod server_session;
 pub mod state;
 pub mod urls;
 
@@ -19,10 +23,12 @@ use serde::{Deserialize, Serialize};
 
 pub use state::{provide_auth, use_auth, AuthContext, AuthStatus, User};
 
-/// Where the browser keeps tokens. `Memory` (default) is gone on reload and out of
+/// Where the tokens are kept. `Memory` (default) is gone on reload and out of
 /// reach of other tabs and of scripts reading storage; `Session` survives reloads of
 /// this tab; `Local` survives restarts. Both storages are readable by any script on
-/// the origin (an XSS steals them): see README "Token storage".
+/// the origin (an XSS steals them). `Server`: the browser never sees a token; the
+/// server keeps them in its session store and the browser an `HttpOnly` cookie
+/// (a backend for frontend): see README "Token storage".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenStorage {
@@ -30,6 +36,7 @@ pub enum TokenStorage {
     Memory,
     Session,
     Local,
+    Server,
 }
 
 impl std::str::FromStr for TokenStorage {
@@ -39,6 +46,7 @@ impl std::str::FromStr for TokenStorage {
             "memory" => Ok(Self::Memory),
             "session" => Ok(Self::Session),
             "local" => Ok(Self::Local),
+            "server" => Ok(Self::Server),
             _ => Err(()),
         }
     }

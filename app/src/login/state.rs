@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use serde_json::{Map, Value};
 
-use super::PublicAuthConfig;
+use super::{PublicAuthConfig, TokenStorage};
 
 /// The logged-in user, from the ID token's claims.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,8 +58,23 @@ impl AuthContext {
         matches!(self.status.get(), AuthStatus::LoggedIn(_))
     }
 
+    /// `server` token storage: the server logs in and keeps the tokens.
+    pub fn server_sessions(&self) -> bool {
+        self.config
+            .with_value(|config| config.storage == TokenStorage::Server)
+    }
+
     /// Sends the browser to the IdP's login; afterwards the app returns to `return_to`.
     pub fn login(&self, return_to: String, prompt: Option<&'static str>) {
+        #[cfg(feature = "hydrate")]
+        if self.server_sessions() {
+            // The server's login route does the rest.
+            if let Some(window) = web_sys::window() {
+                let href = super::server_session::login_href(&return_to, prompt);
+                let _ = window.location().assign(&href);
+            }
+            return;
+        }
         #[cfg(feature = "hydrate")]
         {
             let config = self.config.get_value();
@@ -113,16 +128,29 @@ impl AuthContext {
 
 /// Provides the context. On the server the config comes from the request's context;
 /// in the browser from the `<script id="auth-config">` the server rendered, and the
-/// status is then read from the token store once the page has hydrated.
+/// status is then read from the token store once the page has hydrated. With
+/// `server` token storage the status is known from the start: the server read the
+/// session and rendered it ([`super::server_session::ServerAuthState`], also provided as context).
 pub fn provide_auth() -> AuthContext {
     #[cfg(feature = "hydrate")]
     let config = super::browser::read_page_config();
     #[cfg(not(feature = "hydrate"))]
     let config = use_context::<PublicAuthConfig>().unwrap_or_default();
 
+    let status = if config.storage == TokenStorage::Server {
+        #[cfg(feature = "hydrate")]
+        let state = super::browser::window::read_server_state();
+        #[cfg(not(feature = "hydrate"))]
+        let state = use_context::<super::server_session::ServerAuthState>().unwrap_or_default();
+        let status = state.status();
+        provide_context(state);
+        status
+    } else {
+        AuthStatus::Loading
+    };
     let context = AuthContext {
         config: StoredValue::new(config),
-        status: RwSignal::new(AuthStatus::Loading),
+        status: RwSignal::new(status),
     };
     provide_context(context);
 

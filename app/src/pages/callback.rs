@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::login::checks::unknown_state_message;
+use crate::login::server_session::{LoginFailure, ServerAuthState};
 use crate::login::use_auth;
 
 /// `/callback`: where the IdP sends the browser back after login. Exchanges the
@@ -10,11 +12,34 @@ use crate::login::use_auth;
 pub fn CallbackPage() -> impl IntoView {
     let auth = use_auth();
     let error = RwSignal::new(None::<(String, Option<&'static str>)>);
+    // `server` token storage: the server did the callback's work; it renders this
+    // page only when the login failed, with why.
+    let server_sessions = auth.server_sessions();
+    if server_sessions {
+        let failure = use_context::<ServerAuthState>()
+            .and_then(|state| state.login_failure)
+            .unwrap_or_else(|| LoginFailure {
+                message: unknown_state_message(),
+                retry_prompt: None,
+            });
+        error.set(Some((failure.message, failure.retry_prompt)));
+    }
 
     #[cfg(feature = "hydrate")]
     let navigate = leptos_router::hooks::use_navigate();
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
+        if server_sessions {
+            // The code and state leave the address bar.
+            if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+                let _ = history.replace_state_with_url(
+                    &wasm_bindgen::JsValue::NULL,
+                    "",
+                    Some("/callback"),
+                );
+            }
+            return;
+        }
         let navigate = navigate.clone();
         let config = auth.config.get_value();
         leptos::task::spawn_local(async move {

@@ -10,6 +10,14 @@ use crate::login::{use_auth, AuthStatus};
 pub fn ProfilePage() -> impl IntoView {
     let auth = use_auth();
     let location = use_location();
+    // `server` token storage: the server knows already; a signed-out visit is
+    // redirected to the login route before any wasm runs.
+    #[cfg(feature = "ssr")]
+    if auth.server_sessions() && !auth.is_logged_in() {
+        let href =
+            crate::login::server_session::login_href(&location.pathname.get_untracked(), None);
+        leptos_axum::redirect(&href);
+    }
     Effect::new(move |_| {
         if matches!(
             auth.status.get(),

@@ -9,6 +9,7 @@
 //! - [`settings_in_table`]: the settings a README's table lists (tests compare
 //!   them with what the code reads).
 
+pub mod redis_server;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -8,7 +8,7 @@ use super::pkce::PkceSession;
 use super::store;
 use super::window::origin;
 use crate::lazy::{lazy_fn, NotLoaded};
-use crate::login::checks::TRANSACTION_TTL_MINUTES;
+use crate::login::checks::{idp_error_message, unknown_state_message};
 use crate::login::urls::safe_return_to;
 
 /// What went wrong on the callback, with the action the page offers.
@@ -30,15 +30,6 @@ fn callback_error(message: impl Into<String>) -> CallbackError {
         message: message.into(),
         retry_prompt: None,
     }
-}
-
-/// Shown for any callback that does not belong to a login started here: its
-/// parameters (an error text included) come from whoever made the link.
-pub fn unknown_state_message() -> String {
-    format!(
-        "This login was not started in this browser, or it took longer than \
-         {TRANSACTION_TTL_MINUTES} minutes; nothing was stored. Please log in again."
-    )
 }
 
 lazy_fn! {
@@ -65,13 +56,7 @@ lazy_fn! {
         };
         if let Some(error) = params.get("error") {
             let description = params.get("error_description").unwrap_or_default();
-            let retry_prompt = (error == "consent_required").then_some("consent");
-            let message = match error.as_str() {
-                "login_required" => "You need to log in again.".to_owned(),
-                "consent_required" => "The application needs your consent.".to_owned(),
-                _ if description.is_empty() => format!("The login service refused: {error}"),
-                _ => format!("The login service refused: {description} ({error})"),
-            };
+            let (message, retry_prompt) = idp_error_message(&error, &description);
             return Err(CallbackError {
                 message,
                 retry_prompt,

@@ -196,8 +196,14 @@ fn set_status(status: AuthStatus) {
 /// the page whether someone is logged in (after a silent check if this browser
 /// has logged in before), and listens to the other tabs.
 pub fn init(config: PublicAuthConfig, status: RwSignal<AuthStatus>) {
+    let server_sessions = config.storage == TokenStorage::Server;
     CONFIG.with(|c| *c.borrow_mut() = config);
     STATUS.with(|s| *s.borrow_mut() = Some(status));
+    if server_sessions {
+        // The server rendered the status; only news from other tabs changes it.
+        listen(on_server_session_tab_event);
+        return;
+    }
     listen(on_tab_event);
     // The callback route sets the status itself once the code is exchanged.
     let on_callback = web_sys::window()
@@ -268,6 +274,20 @@ fn on_tab_event(event: TabEvent) {
     }
 }
 
+/// `server` token storage: a tab that logged out (its form posted, the server
+/// ended the session) tells the others, which show it at once; a tab that logged
+/// in: this one reloads to render the new session.
+fn on_server_session_tab_event(event: TabEvent) {
+    match event {
+        TabEvent::LoggedOut => set_status(AuthStatus::LoggedOut),
+        TabEvent::LoggedIn => {
+            if let Some(window) = web_sys::window() {
+                let _ = window.location().reload();
+            }
+        }
+    }
+}
+
 /// Tells the page whether someone is logged in, from what the store holds.
 fn show_stored_session() {
     set_status(match load() {
@@ -330,6 +350,10 @@ pub fn storage() -> TokenStorage {
 
 /// Renews the tokens, sharing one renewal among all callers of this tab meanwhile.
 pub async fn refresh_now() -> Option<String> {
+    if storage_kind() == TokenStorage::Server {
+        // The server renews its session's tokens itself.
+        return None;
+    }
     let renewal = RENEWING.with(|r| {
         r.borrow_mut()
             .get_or_insert_with(|| {

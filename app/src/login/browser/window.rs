@@ -2,7 +2,10 @@
 //! origin, the storages and the config the server rendered into the page. The bottom layer:
 //! it imports nothing else of the login.
 
-use crate::login::{PublicAuthConfig, TokenStorage, CONFIG_ELEMENT_ID};
+use crate::login::server_session::{
+    allowed_prompt, LoginFailure, ServerAuthState, STATE_ELEMENT_ID,
+};
+use crate::login::{PublicAuthConfig, TokenStorage, User, CONFIG_ELEMENT_ID};
 
 /// Seconds since the epoch, from the browser's clock.
 pub fn now() -> f64 {
@@ -30,6 +33,7 @@ pub fn web_storage(kind: TokenStorage) -> Option<web_sys::Storage> {
         TokenStorage::Memory => None,
         TokenStorage::Session => window.session_storage().ok()?,
         TokenStorage::Local => window.local_storage().ok()?,
+        TokenStorage::Server => None,
     }
 }
 
@@ -57,5 +61,43 @@ pub fn read_page_config() -> PublicAuthConfig {
         scope: text("scope"),
         storage: text("storage").parse().unwrap_or_default(),
         use_dpop: field("use_dpop").and_then(|v| v.as_bool()).unwrap_or(false),
+    }
+}
+
+/// What the server rendered about its session (`server` token storage), read
+/// like [`read_page_config`] (the keys are those of
+/// `ServerAuthState::to_script_json`, pinned by a test there).
+pub fn read_server_state() -> ServerAuthState {
+    let json = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(STATE_ELEMENT_ID))
+        .and_then(|element| element.text_content())
+        .and_then(|text| js_sys::JSON::parse(&text).ok());
+    let Some(json) = json else {
+        return ServerAuthState::default();
+    };
+    let field = |value: &wasm_bindgen::JsValue, name: &str| {
+        js_sys::Reflect::get(value, &name.into())
+            .ok()
+            .filter(|v| !v.is_null() && !v.is_undefined())
+    };
+    let text =
+        |value: &wasm_bindgen::JsValue, name: &str| field(value, name).and_then(|v| v.as_string());
+    let user = field(&json, "user").map(|user| User {
+        name: text(&user, "name").unwrap_or_default(),
+        email: text(&user, "email"),
+        picture: text(&user, "picture"),
+        claims_json: text(&user, "claims_json").unwrap_or_default(),
+    });
+    let login_failure = field(&json, "login_failure").map(|failure| LoginFailure {
+        message: text(&failure, "message").unwrap_or_default(),
+        retry_prompt: text(&failure, "retry_prompt")
+            .as_deref()
+            .and_then(allowed_prompt),
+    });
+    ServerAuthState {
+        user,
+        problem: text(&json, "problem"),
+        login_failure,
     }
 }

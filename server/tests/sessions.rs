@@ -1,0 +1,655 @@
+//! `server` token storage: the session store (embedded file and a real
+//! `redis-server`), the key ring at rest, both lifetimes, single-flight renewal
+//! against a token endpoint over real HTTP (in one process and across two
+//! replicas sharing Redis), `invalid_grant` and 5xx, and through the router:
+//! the page rendered for the session, its token for the server functions, and
+//! cross-site refusals.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use app::config::AppConfig;
+use app::login::TokenStorage;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, Request, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use http_body_util::BodyExt;
+use leptos::config::LeptosOptions;
+use serde_json::{json, Map, Value};
+use server::session::oidc::{OidcClient, TokenResponse};
+use server::session::sessions::{now, SessionError, SessionRecord};
+use server::session::store::SessionStore;
+use server::session::{ClientAuth, KeyRing, Sessions};
+use test_issuer::redis_server::RedisServer;
+use test_issuer::{claims, TestIssuer, TestKey};
+use tower::ServiceExt;
+
+const KEY_A: &str = "session-key-a-for-tests-0123456789abcdef";
+const KEY_B: &str = "session-key-b-for-tests-0123456789abcdef";
+
+/// A token endpoint over real HTTP: refresh grants with rotation (a refresh
+/// token works once; a reused one is `invalid_grant`), counted; it can be told
+/// to fail with 503 a number of times first.
+#[derive(Default)]
+struct FakeIdp {
+    refresh_grants: AtomicUsize,
+    fail_next: AtomicUsize,
+    valid: Mutex<HashSet<String>>,
+    revoked: Mutex<Vec<String>>,
+    issued: AtomicUsize,
+}
+
+struct Idp {
+    state: Arc<FakeIdp>,
+    issuer: String,
+}
+
+async fn discovery(State(issuer): State<String>) -> Json<Value> {
+    Json(json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}authorize"),
+        "token_endpoint": format!("{issuer}token"),
+        "revocation_endpoint": format!("{issuer}revoke"),
+        "end_session_endpoint": format!("{issuer}logout"),
+    }))
+}
+
+impl Idp {
+    async fn start() -> Self {
+        let state = Arc::new(FakeIdp::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let issuer = format!("http://{}/", listener.local_addr().unwrap());
+        let token_state = state.clone();
+        let revoke_state = state.clone();
+        let router = Router::new()
+            .route("/.well-known/openid-configuration", get(discovery))
+            .with_state(issuer.clone())
+            .route(
+                "/token",
+                post(
+                    move |Form(form): Form<std::collections::HashMap<String, String>>| {
+                        let idp = token_state.clone();
+                        async move {
+                            assert_eq!(
+                                form.get("client_secret").map(String::as_str),
+                                Some("web-secret")
+                            );
+                            if idp.fail_next.load(Ordering::SeqCst) > 0 {
+                                idp.fail_next.fetch_sub(1, Ordering::SeqCst);
+                                return (StatusCode::SERVICE_UNAVAILABLE, "down").into_response();
+                            }
+                            idp.refresh_grants.fetch_add(1, Ordering::SeqCst);
+                            // Slow enough for concurrent callers to pile up behind it.
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            let used = form.get("refresh_token").cloned().unwrap_or_default();
+                            if !idp.valid.lock().unwrap().remove(&used) {
+                                return (
+                                    StatusCode::BAD_REQUEST,
+                                    Json(json!({"error": "invalid_grant"})),
+                                )
+                                    .into_response();
+                            }
+                            let n = idp.issued.fetch_add(1, Ordering::SeqCst);
+                            let refresh = format!("refresh-{n}");
+                            idp.valid.lock().unwrap().insert(refresh.clone());
+                            Json(json!({
+                                "access_token": format!("access-{n}"),
+                                "token_type": "Bearer",
+                                "expires_in": 3600,
+                                "refresh_token": refresh,
+                            }))
+                            .into_response()
+                        }
+                    },
+                ),
+            )
+            .route(
+                "/revoke",
+                post(
+                    move |Form(form): Form<std::collections::HashMap<String, String>>| {
+                        let idp = revoke_state.clone();
+                        async move {
+                            idp.revoked.lock().unwrap().push(form["token"].clone());
+                            StatusCode::OK
+                        }
+                    },
+                ),
+            );
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Self { state, issuer }
+    }
+
+    fn grants(&self) -> usize {
+        self.state.refresh_grants.load(Ordering::SeqCst)
+    }
+
+    /// A refresh token the IdP will accept once.
+    fn refresh_token(&self, name: &str) -> String {
+        self.state.valid.lock().unwrap().insert(name.to_owned());
+        name.to_owned()
+    }
+}
+
+fn public_config(issuer: &str) -> app::login::PublicAuthConfig {
+    app::login::PublicAuthConfig {
+        issuer: issuer.to_owned(),
+        client_id: "web-client".into(),
+        audience: "https://api".into(),
+        scope: "openid profile email offline_access".into(),
+        storage: TokenStorage::Server,
+        use_dpop: false,
+    }
+}
+
+fn sessions(
+    store: SessionStore,
+    keys: &str,
+    issuer: &str,
+    idle: Duration,
+    max_age: Duration,
+) -> Sessions {
+    let oidc = OidcClient::new(
+        public_config(issuer),
+        Some(server::session::Secret::new("web-secret".into())),
+        ClientAuth::Post,
+    );
+    Sessions::new(
+        store,
+        KeyRing::parse(keys).unwrap(),
+        oidc,
+        None,
+        idle,
+        max_age,
+    )
+}
+
+fn day() -> Duration {
+    Duration::from_secs(24 * 3600)
+}
+
+/// A session as a login would leave it, its access token expiring in `expires_in` seconds.
+fn record(access_token: &str, expires_in: f64, refresh_token: Option<String>) -> SessionRecord {
+    let mut claims = Map::new();
+    claims.insert("sub".into(), json!("auth0|alice"));
+    claims.insert("name".into(), json!("Alice Reader"));
+    let mut record = SessionRecord::from_tokens(
+        &TokenResponse {
+            access_token: access_token.into(),
+            token_type: Some("Bearer".into()),
+            expires_in: Some(expires_in.max(1.0)),
+            refresh_token,
+            id_token: None,
+        },
+        claims,
+        now(),
+    );
+    if expires_in <= 0.0 {
+        record.expires_at = now() + expires_in;
+        record.renew_at = record.expires_at;
+    }
+    record
+}
+
+fn temp_file(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sessions-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir.join("sessions.redb")
+}
+
+#[tokio::test]
+async fn ten_concurrent_calls_with_an_expired_token_make_one_refresh_grant() {
+    let idp = Idp::start().await;
+    let sessions = Arc::new(sessions(
+        SessionStore::open_file(&temp_file("single-flight")).unwrap(),
+        KEY_A,
+        &idp.issuer,
+        day(),
+        day(),
+    ));
+    let id = sessions
+        .create(&record(
+            "old-access",
+            -5.0,
+            Some(idp.refresh_token("first-refresh")),
+        ))
+        .await
+        .unwrap();
+    let calls: Vec<_> = (0..10)
+        .map(|_| {
+            let sessions = sessions.clone();
+            let id = id.clone();
+            tokio::spawn(async move { sessions.access_token(&id).await })
+        })
+        .collect();
+    let mut tokens = HashSet::new();
+    for call in calls {
+        tokens.insert(call.await.unwrap().expect("every call gets a token"));
+    }
+    assert_eq!(tokens, HashSet::from(["access-0".to_owned()]));
+    assert_eq!(idp.grants(), 1, "one refresh grant for ten calls");
+    // The rotated refresh token is what the session holds now.
+    let stored = sessions.read(&id).await.unwrap().unwrap();
+    assert_eq!(stored.refresh_token.as_deref(), Some("refresh-0"));
+}
+
+#[tokio::test]
+async fn two_replicas_sharing_redis_renew_once_and_share_the_session() {
+    let redis = RedisServer::start();
+    let idp = Idp::start().await;
+    let replica = || {
+        Arc::new(sessions(
+            SessionStore::redis(&redis.url).unwrap(),
+            KEY_A,
+            &idp.issuer,
+            day(),
+            day(),
+        ))
+    };
+    let (a, b) = (replica(), replica());
+    let id = a
+        .create(&record(
+            "old-access",
+            -5.0,
+            Some(idp.refresh_token("first-refresh")),
+        ))
+        .await
+        .unwrap();
+    assert!(
+        b.read(&id).await.unwrap().is_some(),
+        "B sees the session A created"
+    );
+    let calls: Vec<_> = (0..10)
+        .map(|i| {
+            let sessions = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let id = id.clone();
+            tokio::spawn(async move { sessions.access_token(&id).await })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap().unwrap(), "access-0");
+    }
+    assert_eq!(idp.grants(), 1, "one refresh grant across both replicas");
+    // Logout on B ends it for A.
+    assert!(b.end(&id).await.unwrap().is_some());
+    assert!(a.read(&id).await.unwrap().is_none());
+    assert!(matches!(
+        a.access_token(&id).await,
+        Err(SessionError::Ended(_))
+    ));
+}
+
+#[tokio::test]
+async fn invalid_grant_ends_the_session_and_a_5xx_is_retried() {
+    let idp = Idp::start().await;
+    let sessions = sessions(
+        SessionStore::open_file(&temp_file("grant-errors")).unwrap(),
+        KEY_A,
+        &idp.issuer,
+        day(),
+        day(),
+    );
+    // Two 503s, then an answer: retried, the session stays.
+    idp.state.fail_next.store(2, Ordering::SeqCst);
+    let id = sessions
+        .create(&record("old", -5.0, Some(idp.refresh_token("good"))))
+        .await
+        .unwrap();
+    assert_eq!(sessions.access_token(&id).await.unwrap(), "access-0");
+
+    // A refresh token the IdP does not know: invalid_grant, the session ends.
+    let id = sessions
+        .create(&record("old", -5.0, Some("unknown-refresh".into())))
+        .await
+        .unwrap();
+    match sessions.access_token(&id).await {
+        Err(SessionError::Ended(message)) => {
+            assert!(message.contains("invalid_grant"), "{message}")
+        }
+        other => panic!("expected the session to end, got {other:?}"),
+    }
+    assert!(sessions.read(&id).await.unwrap().is_none());
+
+    // The IdP down for longer than the retries: unavailable, the session stays.
+    idp.state.fail_next.store(10, Ordering::SeqCst);
+    let id = sessions
+        .create(&record("old", -5.0, Some(idp.refresh_token("kept"))))
+        .await
+        .unwrap();
+    assert!(matches!(
+        sessions.access_token(&id).await,
+        Err(SessionError::Unavailable(_))
+    ));
+    assert!(sessions.read(&id).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn idle_and_absolute_lifetimes_end_sessions() {
+    let file = temp_file("lifetimes");
+    let idle = sessions(
+        SessionStore::open_file(&file).unwrap(),
+        KEY_A,
+        "http://127.0.0.1:9/",
+        Duration::from_millis(1500),
+        day(),
+    );
+    let id = idle.create(&record("a", 3600.0, None)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        idle.read(&id).await.unwrap().is_some(),
+        "used within the idle timeout"
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // 1.8 s after the login, past the first 1.5 s: the use above rolled it on.
+    assert!(
+        idle.read(&id).await.unwrap().is_some(),
+        "rolling: still live"
+    );
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    assert!(
+        idle.read(&id).await.unwrap().is_none(),
+        "unused for longer than the idle timeout"
+    );
+    drop(idle);
+
+    let absolute = sessions(
+        SessionStore::open_file(&temp_file("absolute")).unwrap(),
+        KEY_A,
+        "http://127.0.0.1:9/",
+        day(),
+        Duration::from_secs(1),
+    );
+    let mut old = record("a", 3600.0, None);
+    old.created_at = now() - 2.0;
+    let id = absolute.create(&old).await.unwrap();
+    assert!(
+        absolute.read(&id).await.unwrap().is_none(),
+        "past the absolute lifetime"
+    );
+}
+
+#[tokio::test]
+async fn the_file_store_keeps_sessions_across_restarts_and_old_keys_still_open_them() {
+    let file = temp_file("restart");
+    let first = sessions(
+        SessionStore::open_file(&file).unwrap(),
+        KEY_A,
+        "http://127.0.0.1:9/",
+        day(),
+        day(),
+    );
+    let id = first
+        .create(&record("kept-access", 3600.0, None))
+        .await
+        .unwrap();
+    // Another process cannot open the file while this one has it.
+    assert!(SessionStore::open_file(&file).is_err());
+    drop(first);
+
+    // Restarted with a new key first and the old one still in the ring.
+    let rotated = sessions(
+        SessionStore::open_file(&file).unwrap(),
+        &format!("{KEY_B},{KEY_A}"),
+        "http://127.0.0.1:9/",
+        day(),
+        day(),
+    );
+    let record = rotated.read(&id).await.unwrap().expect("still signed in");
+    assert_eq!(record.access_token, "kept-access");
+    drop(rotated);
+
+    // Restarted with only an unknown key: signed out, not an error.
+    let unknown = sessions(
+        SessionStore::open_file(&file).unwrap(),
+        KEY_B,
+        "http://127.0.0.1:9/",
+        day(),
+        day(),
+    );
+    assert!(unknown.read(&id).await.unwrap().is_none());
+
+    // At rest, the file holds neither the id nor the token.
+    drop(unknown);
+    let bytes = std::fs::read(&file).unwrap();
+    let contains = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(!contains("kept-access") && !contains(&id));
+}
+
+#[tokio::test]
+async fn the_redis_store_expires_replaces_only_live_entries_and_reports_an_outage() {
+    let mut redis = RedisServer::start();
+    let store = SessionStore::redis(&redis.url).unwrap();
+    store
+        .insert("k", b"v1".to_vec(), Duration::from_secs(60))
+        .await
+        .unwrap();
+    let entry = store.load("k").await.unwrap().unwrap();
+    assert_eq!(entry.value, b"v1");
+    assert!(
+        entry.expires_in <= Duration::from_secs(60) && entry.expires_in > Duration::from_secs(50)
+    );
+    assert!(store
+        .replace("k", b"v2".to_vec(), Duration::from_secs(60))
+        .await
+        .unwrap());
+    store.delete("k").await.unwrap();
+    assert!(!store
+        .replace("k", b"v3".to_vec(), Duration::from_secs(60))
+        .await
+        .unwrap());
+    assert!(
+        store.load("k").await.unwrap().is_none(),
+        "a renewal after logout does not revive it"
+    );
+    store
+        .insert("short", b"v".to_vec(), Duration::from_millis(300))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(store.load("short").await.unwrap().is_none());
+    // One lock holder at a time.
+    let lock = store
+        .try_lock("k", Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store
+        .try_lock("k", Duration::from_secs(5))
+        .await
+        .unwrap()
+        .is_none());
+    store.unlock(lock).await;
+    assert!(store
+        .try_lock("k", Duration::from_secs(5))
+        .await
+        .unwrap()
+        .is_some());
+    redis.stop();
+    assert!(
+        store.load("k").await.is_err(),
+        "Redis down is an error, not 'no session'"
+    );
+}
+
+/// The router in server mode, with a real issuer for the verifier.
+struct Fixture {
+    app: Router,
+    sessions: Arc<Sessions>,
+    issuer: TestIssuer,
+    key: TestKey,
+    _idp: Idp,
+}
+
+impl Fixture {
+    async fn new() -> Self {
+        let key = TestKey::rsa_a();
+        let issuer = TestIssuer::start(&[&key]).await;
+        let idp = Idp::start().await;
+        let config = AppConfig {
+            client_id: Some("web-client".into()),
+            token_storage: TokenStorage::Server,
+            ..AppConfig::new(issuer.config())
+        };
+        let sessions = Arc::new(sessions(
+            SessionStore::open_file(&temp_file(&format!(
+                "router-{}",
+                idp.issuer.len() + rand_suffix()
+            )))
+            .unwrap(),
+            KEY_A,
+            &idp.issuer,
+            day(),
+            day(),
+        ));
+        let app = server::app_with_sessions(
+            LeptosOptions::builder().output_name("auth0-leptos").build(),
+            &config,
+            &server::settings::ServerSettings::default(),
+            issuer.verifier_for(&config.verifier).await,
+            Some(sessions.clone()),
+        );
+        Self {
+            app,
+            sessions,
+            issuer,
+            key,
+            _idp: idp,
+        }
+    }
+
+    /// A session holding a real access token (signed for the issuer, with `scope`).
+    async fn session(&self, scope: &str) -> (String, String) {
+        let mut c = claims(&self.issuer.issuer);
+        c["scope"] = json!(scope);
+        let token = self.key.sign(&c);
+        let id = self
+            .sessions
+            .create(&record(&token, 3600.0, Some("a-refresh-token".into())))
+            .await
+            .unwrap();
+        (id, token)
+    }
+
+    async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let body = String::from_utf8_lossy(&body.collect().await.unwrap().to_bytes()).into_owned();
+        (parts.status, parts.headers, body)
+    }
+}
+
+fn rand_suffix() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    NEXT.fetch_add(1, Ordering::SeqCst)
+}
+
+fn ping(path: &str, cookie: &str, extra: &[(&str, &str)]) -> Request<Body> {
+    let mut request = Request::post(path)
+        .header(header::HOST, "app.test")
+        .header(header::COOKIE, format!("session={cookie}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    for (name, value) in extra {
+        request = request.header(*name, *value);
+    }
+    request.body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn pages_render_the_user_and_no_token() {
+    let f = Fixture::new().await;
+    let (id, token) = f.session("openid read:messages").await;
+    let request = Request::get("/profile")
+        .header(header::HOST, "app.test")
+        .header(header::COOKIE, format!("session={id}"))
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, html) = f.send(request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Alice Reader"),
+        "the first HTML names the user"
+    );
+    assert!(
+        !html.contains(&token) && !html.contains("a-refresh-token"),
+        "no token in the page"
+    );
+    assert!(!html.contains(&id), "nor the session id");
+    assert_eq!(headers[header::CACHE_CONTROL], "private, no-cache");
+
+    // Signed out: the Profile redirects to the login route, before any wasm.
+    let request = Request::get("/profile")
+        .header(header::ACCEPT, "text/html")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, _) = f.send(request).await;
+    assert!(status.is_redirection(), "{status}");
+    assert_eq!(headers[header::LOCATION], "/auth/login?returnTo=%2Fprofile");
+
+    // A cookie naming no session renders signed out and is cleared.
+    let request = Request::get("/")
+        .header(header::COOKIE, "session=forged")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, html) = f.send(request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("Alice Reader"));
+    assert!(headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+}
+
+#[tokio::test]
+async fn server_functions_use_the_sessions_token_and_refuse_other_sites() {
+    let f = Fixture::new().await;
+    let (id, _) = f.session("openid").await;
+    let same_origin = [
+        ("origin", "http://app.test"),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    let (status, _, body) = f.send(ping("/api/ping_protected", &id, &same_origin)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The scope check is the verifier's, on the session's token.
+    let (status, _, body) = f.send(ping("/api/ping_scoped", &id, &same_origin)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("insufficient_scope"), "{body}");
+
+    for cross in [
+        vec![("origin", "http://evil.test")],
+        vec![("sec-fetch-site", "cross-site")],
+        vec![
+            ("sec-fetch-site", "same-site"),
+            ("origin", "http://sub.app.test"),
+        ],
+        vec![("origin", "null")],
+    ] {
+        let (status, _, _) = f.send(ping("/api/ping_protected", &id, &cross)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{cross:?}");
+        let (status, _, _) = f.send(ping("/auth/logout", &id, &cross)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{cross:?}");
+    }
+    assert!(
+        f.sessions.read(&id).await.unwrap().is_some(),
+        "a refused logout did nothing"
+    );
+
+    // Logout from the app's own page: session ended, refresh token revoked, cookie cleared.
+    let (status, headers, _) = f.send(ping("/auth/logout", &id, &same_origin)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .contains("/logout?"));
+    assert!(headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    assert_eq!(*f._idp.state.revoked.lock().unwrap(), ["a-refresh-token"]);
+    // The old cookie is worthless.
+    let (status, _, body) = f.send(ping("/api/ping_protected", &id, &same_origin)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+}
