@@ -1,7 +1,7 @@
 import { defineConfig } from '@playwright/test';
 import * as path from 'path';
 import {
-  appServerEnv, chromiumLaunchOptions, E2E_ADDR, IDP_DIR, IDP_PORT, ISSUER, REPO_ROOT, SERVER_BIN, SPARE_ADDR,
+  appServerEnv, chromiumLaunchOptions, CROSS_SITE_ORIGINS, E2E_ADDR, IDP_DIR, IDP_PORT, ISSUER, REPO_ROOT, SERVER_BIN, SPARE_ADDR,
 } from './support';
 
 // Runs against the release build (`cargo leptos build --release --precompress --split`, done by scripts/test).
@@ -29,7 +29,9 @@ export default defineConfig({
       url: `${ISSUER}.well-known/openid-configuration`,
       env: {
         IDP_PORT: String(IDP_PORT),
-        IDP_APP_ORIGINS: [E2E_ADDR, SPARE_ADDR].map((addr) => `http://${addr}`).join(','),
+        // The server-session tests serve the app as http://localhost:PORT: another
+        // site than the IdP's 127.0.0.1, as app.example.com and tenant.auth0.com are.
+        IDP_APP_ORIGINS: [E2E_ADDR, SPARE_ADDR, ...CROSS_SITE_ORIGINS].map((addr) => `http://${addr}`).join(','),
       },
       reuseExistingServer: false,
       timeout: 30_000,

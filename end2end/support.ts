@@ -11,6 +11,9 @@ export const IDP_DIR = path.join(REPO_ROOT, 'idp');
 // Ports of their own, so a `scripts/run` (3000, IdP 4000) does not get in the way.
 export const E2E_ADDR = process.env.E2E_ADDR ?? '127.0.0.1:3100';
 export const SPARE_ADDR = '127.0.0.1:3101'; // for tests that stop their own server
+/** Hosts the server-session tests browse (servers on 127.0.0.1:3101..3103, reached
+ * as localhost: another site than the IdP at 127.0.0.1). */
+export const CROSS_SITE_ORIGINS = ['localhost:3101', 'localhost:3102', 'localhost:3103'];
 export const IDP_PORT = 4100;
 export const ISSUER = `http://127.0.0.1:${IDP_PORT}/`;
 export const AUDIENCE = 'https://api.leptos-sample.local';

@@ -7,7 +7,9 @@
 // Settings: IDP_PORT, IDP_AUDIENCE, IDP_CLIENT_ID as for server.js; APP_ORIGIN
 // (http://127.0.0.1:3000) names the registered redirect URI to use.
 // --json prints the whole token response; --offline asks for offline_access (a
-// refresh token), as the browser app does.
+// refresh token), as the browser app does. --server-session logs in through the
+// app's own login route instead (AUTH0_TOKEN_STORAGE=server) and prints the
+// session cookie (`name=value`), e.g. for bench/session-pages.
 import { createHash, randomBytes } from 'node:crypto';
 import { PASSWORD } from './users.js';
 
@@ -41,6 +43,13 @@ authorize.search = new URLSearchParams({
   code_challenge: challenge, code_challenge_method: 'S256',
 });
 
+const serverSession = flags.includes('--server-session');
+if (serverSession) {
+  // The app starts the login (its transaction cookie lands in the jar).
+  const start = await request(`${process.env.APP_ORIGIN ?? 'http://127.0.0.1:3000'}/auth/login?returnTo=%2F`);
+  authorize.href = start.headers.get('location') ?? '';
+  if (!authorize.href.startsWith(ISSUER)) throw new Error(`the app's login route answered ${start.status}`);
+}
 let res = await request(authorize);
 let location = new URL(res.headers.get('location'), ISSUER);
 await request(location); // the login page sets nothing we need, but is what a browser loads
@@ -56,6 +65,13 @@ for (let hops = 0; hops < 10; hops += 1) {
   location = new URL(next, ISSUER);
   if (location.href.startsWith(REDIRECT_URI)) break;
   res = await request(location);
+}
+if (serverSession) {
+  const callback = await request(location);
+  const name = [...cookies.keys()].find((key) => key === 'session' || key === '__Host-session');
+  if (callback.status !== 303 || !name) throw new Error(`the app's callback answered ${callback.status}`);
+  process.stdout.write(`${name}=${cookies.get(name)}\n`);
+  process.exit(0);
 }
 if (location.searchParams.get('state') !== state) throw new Error('state mismatch');
 const code = location.searchParams.get('code');

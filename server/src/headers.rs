@@ -5,7 +5,8 @@
 //!   Leptos puts on its hydration scripts: this layer makes it and hands it to the
 //!   renderer as a request extension), `connect-src 'self'` plus the issuer's origin,
 //!   `img-src 'self' data: https:` plus the issuer (avatars), `frame-ancestors 'none'`, `base-uri 'none'`,
-//!   `object-src 'none'`, `form-action 'self'`. Debug builds also allow the
+//!   `object-src 'none'`, `form-action 'self'` plus the issuer (the login and logout forms of
+//!   `server` token storage are redirected there). Debug builds also allow the
 //!   `cargo leptos watch` live-reload websocket.
 //!   `frame-src 'self'` plus the issuer (the silent session check's iframe).
 //! - `/silent-callback`: its own nonce for its one script, `frame-ancestors 'self'`.
@@ -67,6 +68,10 @@ impl HeaderPolicy {
         // The silent session check frames the issuer's authorize endpoint, which
         // sends the frame back to /silent-callback here.
         let frame = format!("'self'{issuer}");
+        // `server` token storage: the login and logout forms post here and are
+        // redirected on to the issuer (authorize, end_session), which
+        // `form-action` governs too (Chromium checks the redirect).
+        let form = format!("'self'{issuer}");
         if cfg!(debug_assertions) {
             connect.push_str(&format!(
                 " ws://127.0.0.1:{reload_port} ws://localhost:{reload_port}"
@@ -77,7 +82,7 @@ impl HeaderPolicy {
             format!(
                 "' 'wasm-unsafe-eval'; connect-src {connect}; img-src {img}; \
                  frame-src {frame}; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'; \
-                 form-action 'self'"
+                 form-action {form}"
             ),
         );
         Self {

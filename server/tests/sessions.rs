@@ -626,6 +626,7 @@ async fn server_functions_use_the_sessions_token_and_refuse_other_sites() {
             ("origin", "http://sub.app.test"),
         ],
         vec![("origin", "null")],
+        vec![("sec-fetch-site", "cross-site"), ("origin", "http://app.test")],
     ] {
         let (status, _, _) = f.send(ping("/api/ping_protected", &id, &cross)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{cross:?}");

@@ -127,17 +127,19 @@ async fn logout(
     response
 }
 
-/// Whether a request came from another site: `Sec-Fetch-Site` other than
-/// `same-origin` or `none` (typed into the address bar), or an `Origin` other
-/// than this app's. A request with neither is not from a browser page.
+/// Whether a request came from another site. `Sec-Fetch-Site` decides when the
+/// browser sends it (every current one does): anything but `same-origin` or
+/// `none` (typed into the address bar) is another site. Else `Origin`, when
+/// present, must be this app's. `Origin` is not enough on its own: with this
+/// app's `Referrer-Policy: no-referrer`, Chromium sends `Origin: null` on its own
+/// forms' POSTs. A request with neither header is not from a browser page.
 pub fn cross_site(headers: &HeaderMap, origin: &str) -> bool {
-    let fetch_site = headers
-        .get("sec-fetch-site")
-        .is_some_and(|site| !matches!(site.as_bytes(), b"same-origin" | b"none"));
-    let other_origin = headers
-        .get(header::ORIGIN)
-        .is_some_and(|value| value.as_bytes() != origin.as_bytes());
-    fetch_site || other_origin
+    match headers.get("sec-fetch-site") {
+        Some(site) => !matches!(site.as_bytes(), b"same-origin" | b"none"),
+        None => headers
+            .get(header::ORIGIN)
+            .is_some_and(|value| value.as_bytes() != origin.as_bytes()),
+    }
 }
 
 /// A server function's refusal, encoded as the page's client decodes it.
