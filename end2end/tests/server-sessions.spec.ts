@@ -92,12 +92,13 @@ async function concurrentPings(page: Page, count: number): Promise<number[]> {
 test('log in, reload: the server renders the user before any wasm; no token reaches the browser', async ({ page, context }) => {
   const server = await startServer(3101, serverModeEnv(tempSessionFile()));
   try {
+    // No wasm at all: the login is a form to the server's route.
+    await page.route('**/pkg/**', (route) => route.abort());
     await page.goto(`${server.url}/external-api`);
     await logIn(page, 'alice@example.com');
     await expect(page).toHaveURL(`${server.url}/external-api`);
 
-    // The first HTML, with no wasm at all, shows who is signed in.
-    await page.route('**/pkg/**', (route) => route.abort());
+    // The first HTML, still without wasm, shows who is signed in.
     await page.reload();
     await expect(page.getByTestId('user-name')).toHaveText('Alice Reader');
     await expect(page.getByTestId('session-pending')).toHaveCount(0);
@@ -253,6 +254,35 @@ test('the same reload with memory storage: the session is gone (the IdP cookie d
     await page.reload();
     await expect(page.getByTestId('session').getByRole('button', { name: 'Log in' })).toBeVisible();
     await expect(page.getByTestId('user-name')).toHaveCount(0);
+  } finally {
+    await stop(server);
+  }
+});
+
+test('two tabs log in at once and both complete; logout works without the wasm', async ({ page, context }) => {
+  const server = await startServer(3101, serverModeEnv(tempSessionFile()));
+  try {
+    const second = await context.newPage();
+    for (const tab of [page, second]) await tab.route('**/pkg/**', (route) => route.abort());
+    await page.goto(`${server.url}/`);
+    await second.goto(`${server.url}/external-api`);
+    // Both at the IdP's login form, each with its own login transaction.
+    for (const tab of [page, second]) {
+      await tab.getByTestId('session').getByRole('button', { name: 'Log in' }).click();
+      await expect(tab).toHaveURL(new RegExp(`^${ISSUER}interaction/`));
+    }
+    await logInAtIdp(second, 'alice@example.com');
+    await expect(second).toHaveURL(`${server.url}/external-api`);
+    await expect(second.getByTestId('user-name')).toHaveText('Alice Reader');
+    await logInAtIdp(page, 'alice@example.com');
+    await expect(page).toHaveURL(`${server.url}/`);
+    await expect(page.getByTestId('user-name')).toHaveText('Alice Reader');
+
+    await page.getByRole('button', { name: 'Log out', exact: true }).click();
+    await expect(page).toHaveURL(`${server.url}/`);
+    await expect(page.getByTestId('session').getByRole('button', { name: 'Log in' })).toBeVisible();
+    await second.reload();
+    await expect(second.getByTestId('session').getByRole('button', { name: 'Log in' })).toBeVisible();
   } finally {
     await stop(server);
   }

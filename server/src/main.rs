@@ -37,6 +37,15 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // `server` token storage: the session store (Redis when REDIS_URL is set, else
+    // the embedded file), opened now so a problem stops the start, in one line.
+    let sessions = match server::session::Sessions::from_settings(&config, &session_settings) {
+        Ok(sessions) => sessions,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
     // `None`: settings come from the environment cargo-leptos sets (and compiles in),
     // so `target/release/server` runs from the repo root without cargo-leptos.
     let options = match get_configuration(None) {
@@ -111,15 +120,6 @@ async fn main() -> ExitCode {
         "listening on http://{local}"
     );
 
-    // `server` token storage: the session store (Redis when REDIS_URL is set, else
-    // the embedded file), opened now so a problem stops the start, in one line.
-    let sessions = match server::session::Sessions::from_settings(&config, &session_settings) {
-        Ok(sessions) => sessions,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(2);
-        }
-    };
     if let Some(sessions) = &sessions {
         sessions.spawn_purge();
     }

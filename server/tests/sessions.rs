@@ -42,6 +42,24 @@ struct FakeIdp {
     valid: Mutex<HashSet<String>>,
     revoked: Mutex<Vec<String>>,
     issued: AtomicUsize,
+    /// How the client authenticated, per token request: "post" or "basic".
+    auth_methods: Mutex<Vec<&'static str>>,
+}
+
+/// An (unsigned) ID token as the fake IdP issues it: the code it was given is
+/// the login's nonce (the test reads it from the authorize URL).
+fn id_token(issuer: &str, nonce: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let claims = json!({
+        "iss": issuer, "aud": "web-client", "sub": "auth0|alice", "name": "Alice Reader",
+        "nonce": nonce, "iat": now() as u64, "exp": now() as u64 + 600,
+    });
+    format!(
+        "{}.{}.sig",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
 }
 
 struct Idp {
@@ -59,67 +77,86 @@ async fn discovery(State(issuer): State<String>) -> Json<Value> {
     }))
 }
 
+/// The fake IdP's token endpoint.
+async fn token(
+    State((idp, issuer)): State<(Arc<FakeIdp>, String)>,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<std::collections::HashMap<String, String>>,
+) -> axum::response::Response {
+    // Exactly one of: `client_secret` in the form, or Basic web-client:web-secret.
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        == Some("Basic d2ViLWNsaWVudDp3ZWItc2VjcmV0");
+    let post = form.get("client_secret").map(String::as_str) == Some("web-secret");
+    if basic == post {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_client"})),
+        )
+            .into_response();
+    }
+    idp.auth_methods
+        .lock()
+        .unwrap()
+        .push(if basic { "basic" } else { "post" });
+    if form.get("grant_type").map(String::as_str) == Some("authorization_code") {
+        let n = idp.issued.fetch_add(1, Ordering::SeqCst);
+        return Json(json!({
+            "access_token": format!("access-code-{n}"),
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "refresh_token": format!("refresh-code-{n}"),
+            "id_token": id_token(&issuer, &form["code"]),
+        }))
+        .into_response();
+    }
+    if idp.fail_next.load(Ordering::SeqCst) > 0 {
+        idp.fail_next.fetch_sub(1, Ordering::SeqCst);
+        return (StatusCode::SERVICE_UNAVAILABLE, "down").into_response();
+    }
+    idp.refresh_grants.fetch_add(1, Ordering::SeqCst);
+    // Slow enough for concurrent callers to pile up behind it.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let used = form.get("refresh_token").cloned().unwrap_or_default();
+    if !idp.valid.lock().unwrap().remove(&used) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_grant"})),
+        )
+            .into_response();
+    }
+    let n = idp.issued.fetch_add(1, Ordering::SeqCst);
+    let refresh = format!("refresh-{n}");
+    idp.valid.lock().unwrap().insert(refresh.clone());
+    Json(json!({
+        "access_token": format!("access-{n}"),
+        "token_type": "Bearer",
+        "expires_in": 3600,
+        "refresh_token": refresh,
+    }))
+    .into_response()
+}
+
+async fn revoke(
+    State((idp, _)): State<(Arc<FakeIdp>, String)>,
+    Form(form): Form<std::collections::HashMap<String, String>>,
+) -> StatusCode {
+    idp.revoked.lock().unwrap().push(form["token"].clone());
+    StatusCode::OK
+}
+
 impl Idp {
     async fn start() -> Self {
         let state = Arc::new(FakeIdp::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let issuer = format!("http://{}/", listener.local_addr().unwrap());
-        let token_state = state.clone();
-        let revoke_state = state.clone();
         let router = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .with_state(issuer.clone())
-            .route(
-                "/token",
-                post(
-                    move |Form(form): Form<std::collections::HashMap<String, String>>| {
-                        let idp = token_state.clone();
-                        async move {
-                            assert_eq!(
-                                form.get("client_secret").map(String::as_str),
-                                Some("web-secret")
-                            );
-                            if idp.fail_next.load(Ordering::SeqCst) > 0 {
-                                idp.fail_next.fetch_sub(1, Ordering::SeqCst);
-                                return (StatusCode::SERVICE_UNAVAILABLE, "down").into_response();
-                            }
-                            idp.refresh_grants.fetch_add(1, Ordering::SeqCst);
-                            // Slow enough for concurrent callers to pile up behind it.
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                            let used = form.get("refresh_token").cloned().unwrap_or_default();
-                            if !idp.valid.lock().unwrap().remove(&used) {
-                                return (
-                                    StatusCode::BAD_REQUEST,
-                                    Json(json!({"error": "invalid_grant"})),
-                                )
-                                    .into_response();
-                            }
-                            let n = idp.issued.fetch_add(1, Ordering::SeqCst);
-                            let refresh = format!("refresh-{n}");
-                            idp.valid.lock().unwrap().insert(refresh.clone());
-                            Json(json!({
-                                "access_token": format!("access-{n}"),
-                                "token_type": "Bearer",
-                                "expires_in": 3600,
-                                "refresh_token": refresh,
-                            }))
-                            .into_response()
-                        }
-                    },
-                ),
-            )
-            .route(
-                "/revoke",
-                post(
-                    move |Form(form): Form<std::collections::HashMap<String, String>>| {
-                        let idp = revoke_state.clone();
-                        async move {
-                            idp.revoked.lock().unwrap().push(form["token"].clone());
-                            StatusCode::OK
-                        }
-                    },
-                ),
-            );
+            .route("/token", post(token))
+            .route("/revoke", post(revoke))
+            .with_state((state.clone(), issuer.clone()));
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         Self { state, issuer }
     }
@@ -153,10 +190,21 @@ fn sessions(
     idle: Duration,
     max_age: Duration,
 ) -> Sessions {
+    sessions_with(store, keys, issuer, idle, max_age, ClientAuth::Post)
+}
+
+fn sessions_with(
+    store: SessionStore,
+    keys: &str,
+    issuer: &str,
+    idle: Duration,
+    max_age: Duration,
+    auth: ClientAuth,
+) -> Sessions {
     let oidc = OidcClient::new(
         public_config(issuer),
         Some(server::session::Secret::new("web-secret".into())),
-        ClientAuth::Post,
+        auth,
     );
     Sessions::new(
         store,
@@ -486,6 +534,11 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Self {
+        let file = temp_file(&format!("router-{}", rand_suffix()));
+        Self::with_store(SessionStore::open_file(&file).unwrap()).await
+    }
+
+    async fn with_store(store: SessionStore) -> Self {
         let key = TestKey::rsa_a();
         let issuer = TestIssuer::start(&[&key]).await;
         let idp = Idp::start().await;
@@ -494,17 +547,7 @@ impl Fixture {
             token_storage: TokenStorage::Server,
             ..AppConfig::new(issuer.config())
         };
-        let sessions = Arc::new(sessions(
-            SessionStore::open_file(&temp_file(&format!(
-                "router-{}",
-                idp.issuer.len() + rand_suffix()
-            )))
-            .unwrap(),
-            KEY_A,
-            &idp.issuer,
-            day(),
-            day(),
-        ));
+        let sessions = Arc::new(sessions(store, KEY_A, &idp.issuer, day(), day()));
         let app = server::app_with_sessions(
             LeptosOptions::builder().output_name("auth0-leptos").build(),
             &config,
@@ -626,7 +669,10 @@ async fn server_functions_use_the_sessions_token_and_refuse_other_sites() {
             ("origin", "http://sub.app.test"),
         ],
         vec![("origin", "null")],
-        vec![("sec-fetch-site", "cross-site"), ("origin", "http://app.test")],
+        vec![
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "http://app.test"),
+        ],
     ] {
         let (status, _, _) = f.send(ping("/api/ping_protected", &id, &cross)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{cross:?}");
@@ -653,4 +699,221 @@ async fn server_functions_use_the_sessions_token_and_refuse_other_sites() {
     // The old cookie is worthless.
     let (status, _, body) = f.send(ping("/api/ping_protected", &id, &same_origin)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+}
+
+fn page(path: &str, cookies: &[String]) -> Request<Body> {
+    Request::get(path)
+        .header(header::HOST, "app.test")
+        .header(header::ACCEPT, "text/html")
+        .header(header::COOKIE, cookies.join("; "))
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// `name=value` of a `Set-Cookie` whose name starts with `prefix`.
+fn set_cookie(headers: &axum::http::HeaderMap, prefix: &str) -> Option<String> {
+    headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(prefix))
+        .map(|v| v.split(';').next().unwrap().to_owned())
+}
+
+/// A login started at `/auth/login`: the transaction cookie, `state`, `nonce`.
+async fn start_login(f: &Fixture, return_to: &str) -> (String, String, String) {
+    let encoded: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
+    let (status, headers, _) = f
+        .send(page(&format!("/auth/login?returnTo={encoded}"), &[]))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let location = url::Url::parse(headers[header::LOCATION].to_str().unwrap()).unwrap();
+    let param = |name: &str| {
+        location
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .unwrap()
+            .1
+            .into_owned()
+    };
+    assert_eq!(param("code_challenge_method"), "S256");
+    assert_eq!(param("audience"), "https://api");
+    assert_eq!(param("redirect_uri"), "http://app.test/callback");
+    let cookie = set_cookie(&headers, "login-").expect("a transaction cookie");
+    (cookie, param("state"), param("nonce"))
+}
+
+#[tokio::test]
+async fn logins_started_in_two_tabs_both_complete_each_with_a_new_session() {
+    let f = Fixture::new().await;
+    let (first_cookie, first_state, first_nonce) = start_login(&f, "/external-api").await;
+    let (second_cookie, second_state, second_nonce) =
+        start_login(&f, "https://evil.example/").await;
+    let first_name = first_cookie.split('=').next().unwrap().to_owned();
+    assert_ne!(
+        Some(first_name.as_str()),
+        second_cookie.split('=').next(),
+        "a cookie per attempt"
+    );
+    let both = [first_cookie.clone(), second_cookie.clone()];
+
+    // The second tab finishes first.
+    let path = format!("/callback?code={second_nonce}&state={second_state}");
+    let (status, headers, _) = f.send(page(&path, &both)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers[header::LOCATION],
+        "/",
+        "returnTo stays on this origin"
+    );
+    let second_session = set_cookie(&headers, "session=").unwrap();
+
+    let path = format!("/callback?code={first_nonce}&state={first_state}");
+    let (status, headers, _) = f.send(page(&path, &both)).await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "the first tab's login completes too"
+    );
+    assert_eq!(
+        headers[header::LOCATION],
+        "/external-api",
+        "no code left in the URL"
+    );
+    let first_session = set_cookie(&headers, "session=").unwrap();
+    assert_ne!(first_session, second_session);
+    assert_eq!(
+        set_cookie(&headers, &first_name).unwrap(),
+        format!("{first_name}="),
+        "transaction cleared"
+    );
+    let (_, _, html) = f.send(page("/", &[first_session.clone()])).await;
+    assert!(html.contains("Alice Reader"));
+
+    // The same code and state again: the transaction is gone from the browser.
+    let (status, _, html) = f.send(page(&path, &[first_session.clone()])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("This login was not started in this browser"),
+        "{html}"
+    );
+
+    // Logging in again while signed in: a new id, and the old one ends (no fixation).
+    let (cookie, state, nonce) = start_login(&f, "/").await;
+    let path = format!("/callback?code={nonce}&state={state}");
+    let (_, headers, _) = f.send(page(&path, &[cookie, first_session.clone()])).await;
+    let newer = set_cookie(&headers, "session=").unwrap();
+    assert_ne!(newer, first_session);
+    let (_, _, html) = f.send(page("/", &[first_session])).await;
+    assert!(
+        !html.contains("Alice Reader"),
+        "the replaced session is over"
+    );
+    assert_eq!(
+        *f._idp.state.auth_methods.lock().unwrap(),
+        ["post", "post", "post"]
+    );
+}
+
+#[tokio::test]
+async fn idp_errors_and_foreign_callbacks_render_clear_messages() {
+    let f = Fixture::new().await;
+    let (cookie, state, _) = start_login(&f, "/").await;
+    let path =
+        format!("/callback?state={state}&error=access_denied&error_description=User%20said%20no");
+    let (status, _, html) = f.send(page(&path, &[cookie])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("The login service refused: User said no (access_denied)"),
+        "{html}"
+    );
+
+    // A callback this browser did not start: a fixed message, the link's text not shown.
+    let path = "/callback?state=forged&error=access_denied&error_description=Call%20evil.example";
+    let (status, _, html) = f.send(page(path, &[])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("This login was not started in this browser"),
+        "{html}"
+    );
+    assert!(!html.contains("evil.example"));
+}
+
+#[tokio::test]
+async fn an_invalid_grant_ends_the_session_for_the_call_and_the_next_page() {
+    let f = Fixture::new().await;
+    let id = f
+        .sessions
+        .create(&record(
+            "expired-access",
+            -5.0,
+            Some("unknown-refresh".into()),
+        ))
+        .await
+        .unwrap();
+    let same_origin = [("sec-fetch-site", "same-origin")];
+    let (status, headers, body) = f.send(ping("/api/ping_protected", &id, &same_origin)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body.contains("invalid_grant"), "{body}");
+    assert!(headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    let (status, _, html) = f.send(page("/", &[format!("session={id}")])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("Alice Reader"));
+}
+
+#[tokio::test]
+async fn client_secret_basic_sends_the_secret_as_http_basic() {
+    let idp = Idp::start().await;
+    let sessions = sessions_with(
+        SessionStore::open_file(&temp_file("basic")).unwrap(),
+        KEY_A,
+        &idp.issuer,
+        day(),
+        day(),
+        ClientAuth::Basic,
+    );
+    let id = sessions
+        .create(&record("old", -5.0, Some(idp.refresh_token("r"))))
+        .await
+        .unwrap();
+    assert_eq!(sessions.access_token(&id).await.unwrap(), "access-0");
+    assert_eq!(*idp.state.auth_methods.lock().unwrap(), ["basic"]);
+}
+
+#[tokio::test]
+async fn redis_down_renders_a_notice_and_calls_answer_503_until_it_is_back() {
+    let mut redis = RedisServer::start();
+    let port: u16 = redis
+        .url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let f = Fixture::with_store(SessionStore::redis(&redis.url).unwrap()).await;
+    let (id, _) = f.session("openid").await;
+    redis.stop();
+    let cookie = [format!("session={id}")];
+    let (status, _, html) = f.send(page("/", &cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("cannot be read right now"), "{html}");
+    let same_origin = [("sec-fetch-site", "same-origin")];
+    let (status, _, body) = f.send(ping("/api/ping_protected", &id, &same_origin)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    // Redis back on the same port (empty here): the store reconnects by itself.
+    let _redis = RedisServer::start_on(port);
+    let mut answered = false;
+    for _ in 0..40 {
+        let (status, _, html) = f.send(page("/", &cookie)).await;
+        if status == StatusCode::OK && !html.contains("cannot be read right now") {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(answered, "the store reconnects to Redis");
 }

@@ -186,3 +186,76 @@ fn json_logs_are_one_object_per_line_without_secrets() {
     let all = serde_json::to_string(&seen).unwrap();
     assert!(!all.contains("SECRET"), "a secret reached the log: {all}");
 }
+
+/// `server` token storage it cannot run safely stops the start with one line
+/// naming the setting (and never echoes a key).
+#[test]
+fn exits_with_one_clear_line_on_bad_server_session_settings() {
+    let dir = std::env::temp_dir().join(format!("startup-sessions-{}", std::process::id()));
+    let file = dir.join("sessions.redb");
+    let file = file.to_str().unwrap();
+    let base = [
+        ("AUTH0_ISSUER", "http://127.0.0.1:9/"),
+        ("AUTH0_AUDIENCE", "https://api.test"),
+        ("AUTH0_TOKEN_STORAGE", "server"),
+        ("AUTH0_CLIENT_ID", "web-client"),
+        ("SESSION_FILE", file),
+    ];
+    let good_key = "a-session-key-that-is-long-enough-0123456789";
+    for (extra, names) in [
+        (&[][..], "SESSION_SECRET is not set"),
+        (
+            &[("SESSION_SECRET", "too-short-a-secret")][..],
+            "SESSION_SECRET",
+        ),
+        (
+            &[("SESSION_SECRET", good_key), ("AUTH0_USE_DPOP", "true")][..],
+            "AUTH0_USE_DPOP",
+        ),
+        (
+            &[
+                ("SESSION_SECRET", good_key),
+                ("AUTH0_CLIENT_AUTH_METHOD", "private_key_jwt"),
+            ][..],
+            "AUTH0_CLIENT_AUTH_METHOD",
+        ),
+        (
+            &[
+                ("SESSION_SECRET", good_key),
+                ("SESSION_IDLE_TIMEOUT_SECS", "999999"),
+                ("SESSION_MAX_AGE_SECS", "3600"),
+            ][..],
+            "SESSION_IDLE_TIMEOUT_SECS",
+        ),
+        (
+            &[
+                ("SESSION_SECRET", good_key),
+                ("SESSION_FILE", "/proc/no-such-dir/sessions.redb"),
+            ][..],
+            "SESSION_FILE",
+        ),
+    ] {
+        let env: Vec<(&str, &str)> = base.iter().chain(extra).copied().collect();
+        let (code, stderr) = run(&env);
+        assert_eq!(code, 2, "{extra:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(names),
+            "{extra:?}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("too-short-a-secret") && !stderr.contains(good_key),
+            "{stderr}"
+        );
+    }
+    let without_client = [
+        ("AUTH0_ISSUER", "http://127.0.0.1:9/"),
+        ("AUTH0_AUDIENCE", "https://api.test"),
+        ("AUTH0_TOKEN_STORAGE", "server"),
+        ("SESSION_SECRET", good_key),
+    ];
+    let (code, stderr) = run(&without_client);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("AUTH0_CLIENT_ID"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}

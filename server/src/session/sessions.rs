@@ -192,10 +192,10 @@ impl Sessions {
             .clone()
             .ok_or("SESSION_SECRET is not set: server token storage needs it")?;
         let store = match &config.verifier.redis_url {
-            Some(url) => SessionStore::redis(url),
-            None => SessionStore::open_file(&settings.file),
-        }
-        .map_err(|error| format!("sessions: {error} (SESSION_FILE or REDIS_URL)"))?;
+            Some(url) => SessionStore::redis(url).map_err(|error| format!("REDIS_URL: {error}"))?,
+            None => SessionStore::open_file(&settings.file)
+                .map_err(|error| format!("SESSION_FILE: {error}"))?,
+        };
         let oidc = OidcClient::new(
             config.public(),
             settings.client_secret.clone(),

@@ -81,7 +81,9 @@ impl SessionStore {
     /// process has the file open (one server per file; replicas share Redis).
     pub fn open_file(path: &Path) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(file_error)?;
+            std::fs::create_dir_all(parent).map_err(|error| {
+                StoreError(format!("cannot create {}: {error}", parent.display()))
+            })?;
         }
         let database = Database::create(path).map_err(|error| {
             StoreError(format!(

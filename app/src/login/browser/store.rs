@@ -351,7 +351,15 @@ pub fn storage() -> TokenStorage {
 /// Renews the tokens, sharing one renewal among all callers of this tab meanwhile.
 pub async fn refresh_now() -> Option<String> {
     if storage_kind() == TokenStorage::Server {
-        // The server renews its session's tokens itself.
+        // The server renews its session's tokens itself; a 401 from it means the
+        // session has ended (it cleared the cookie): the page offers a new login.
+        let signed_in = STATUS.with(|s| {
+            s.borrow()
+                .is_some_and(|status| matches!(status.get_untracked(), AuthStatus::LoggedIn(_)))
+        });
+        if signed_in {
+            set_status(AuthStatus::Expired);
+        }
         return None;
     }
     let renewal = RENEWING.with(|r| {
