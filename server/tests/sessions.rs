@@ -787,11 +787,15 @@ async fn logins_started_in_two_tabs_both_complete_each_with_a_new_session() {
         format!("{first_name}="),
         "transaction cleared"
     );
-    let (_, _, html) = f.send(page("/", &[first_session.clone()])).await;
+    let (_, _, html) = f
+        .send(page("/", std::slice::from_ref(&first_session)))
+        .await;
     assert!(html.contains("Alice Reader"));
 
     // The same code and state again: the transaction is gone from the browser.
-    let (status, _, html) = f.send(page(&path, &[first_session.clone()])).await;
+    let (status, _, html) = f
+        .send(page(&path, std::slice::from_ref(&first_session)))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         html.contains("This login was not started in this browser"),
