@@ -622,6 +622,7 @@ async fn pages_render_the_user_and_no_token() {
     );
     assert!(!html.contains(&id), "nor the session id");
     assert_eq!(headers[header::CACHE_CONTROL], "private, no-cache");
+    assert_eq!(headers[header::VARY], "cookie");
 
     // Signed out: the Profile redirects to the login route, before any wasm.
     let request = Request::get("/profile")

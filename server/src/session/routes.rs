@@ -214,6 +214,10 @@ pub async fn layer(
     let signed_in = state.user.is_some();
     request.extensions_mut().insert(state);
     let mut response = next.run(request).await;
+    // Each page depends on the cookie: caches must not hand one browser's to another.
+    response
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static("cookie"));
     if ended {
         set(response.headers_mut(), sessions.cookies.clear_session());
     }
