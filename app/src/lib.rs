@@ -50,7 +50,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let auth_config = public.to_script_json();
     // `server` token storage: who is signed in, as the server read the session.
     let server_state = (public.storage == login::TokenStorage::Server).then(|| {
-        use_context::<login::server_session::ServerAuthState>()
+        use_context::<std::sync::Arc<login::server_session::ServerAuthState>>()
             .unwrap_or_default()
             .to_script_json()
     });

@@ -92,16 +92,14 @@ pub fn app_with_sessions(
     let page_context = move || {
         provide_context(public.clone());
         provide_context(assets.clone());
-        let nonce = use_context::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<Nonce>().cloned());
-        if let Some(nonce) = nonce {
-            provide_context(nonce);
-        }
-        // `server` token storage: the session layer read the session.
-        let session = use_context::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<ServerAuthState>().cloned());
-        if let Some(session) = session {
-            provide_context(session);
+        if let Some(parts) = use_context::<axum::http::request::Parts>() {
+            if let Some(nonce) = parts.extensions.get::<Nonce>() {
+                provide_context(nonce.clone());
+            }
+            // `server` token storage: what the session layer read of the session.
+            if let Some(session) = parts.extensions.get::<Arc<ServerAuthState>>() {
+                provide_context(session.clone());
+            }
         }
     };
     // Built files: precompressed variants (`cargo leptos build --precompress`) when

@@ -78,9 +78,17 @@ pub const CONFIG_ELEMENT_ID: &str = "auth-config";
 impl PublicAuthConfig {
     /// JSON safe to put inside a `<script>` element.
     pub fn to_script_json(&self) -> String {
-        serde_json::to_string(self)
-            .unwrap_or_default()
-            .replace('<', "\\u003c")
+        script_safe(serde_json::to_string(self).unwrap_or_default())
+    }
+}
+
+/// JSON made safe inside a `<script>` element: no `<`, so no `</script>` (JSON
+/// reads `\u003c` back as `<`). Copies only when there is one.
+pub fn script_safe(json: String) -> String {
+    if json.contains('<') {
+        json.replace('<', "\\u003c")
+    } else {
+        json
     }
 }
 

@@ -7,7 +7,7 @@
 //! routes the nav's forms use ([`LOGIN_PATH`], [`LOGOUT_PATH`]), which work before
 //! (or without) the wasm.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::urls::form;
 use super::{AuthStatus, User};
@@ -65,21 +65,29 @@ impl ServerAuthState {
     }
 
     /// JSON safe inside a `<script>` element. Claims and messages only: the
-    /// tokens never leave the server.
+    /// tokens never leave the server. (Serialized from borrowed fields: this runs
+    /// for every page a signed-in user loads.)
     pub fn to_script_json(&self) -> String {
-        let user = self.user.as_ref().map(|user| {
-            json!({
-                "name": user.name,
-                "email": user.email,
-                "picture": user.picture,
-                "claims_json": user.claims_json,
-            })
-        });
-        let failure = self.login_failure.as_ref().map(
-            |failure| json!({ "message": failure.message, "retry_prompt": failure.retry_prompt }),
-        );
-        let state = json!({ "user": user, "problem": self.problem, "login_failure": failure });
-        state.to_string().replace('<', "\\u003c")
+        #[derive(serde::Serialize)]
+        struct Failure<'a> {
+            message: &'a str,
+            retry_prompt: Option<&'a str>,
+        }
+        #[derive(serde::Serialize)]
+        struct Script<'a> {
+            user: Option<&'a User>,
+            problem: Option<&'a str>,
+            login_failure: Option<Failure<'a>>,
+        }
+        let script = Script {
+            user: self.user.as_ref(),
+            problem: self.problem.as_deref(),
+            login_failure: self.login_failure.as_ref().map(|failure| Failure {
+                message: &failure.message,
+                retry_prompt: failure.retry_prompt,
+            }),
+        };
+        super::script_safe(serde_json::to_string(&script).unwrap_or_default())
     }
 
     /// The inverse of [`Self::to_script_json`] (natively, for tests; the browser

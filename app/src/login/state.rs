@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::{PublicAuthConfig, TokenStorage};
 
 /// The logged-in user, from the ID token's claims.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct User {
     pub name: String,
     pub email: Option<String>,
@@ -130,7 +130,8 @@ impl AuthContext {
 /// in the browser from the `<script id="auth-config">` the server rendered, and the
 /// status is then read from the token store once the page has hydrated. With
 /// `server` token storage the status is known from the start: the server read the
-/// session and rendered it ([`super::server_session::ServerAuthState`], also provided as context).
+/// session and rendered it ([`super::server_session::ServerAuthState`], also provided as
+/// context, in an `Arc`).
 pub fn provide_auth() -> AuthContext {
     #[cfg(feature = "hydrate")]
     let config = super::browser::read_page_config();
@@ -139,9 +140,10 @@ pub fn provide_auth() -> AuthContext {
 
     let status = if config.storage == TokenStorage::Server {
         #[cfg(feature = "hydrate")]
-        let state = super::browser::window::read_server_state();
+        let state = std::sync::Arc::new(super::browser::window::read_server_state());
         #[cfg(not(feature = "hydrate"))]
-        let state = use_context::<super::server_session::ServerAuthState>().unwrap_or_default();
+        let state = use_context::<std::sync::Arc<super::server_session::ServerAuthState>>()
+            .unwrap_or_default();
         let status = state.status();
         provide_context(state);
         status

@@ -16,8 +16,8 @@ pub fn CallbackPage() -> impl IntoView {
     // page only when the login failed, with why.
     let server_sessions = auth.server_sessions();
     if server_sessions {
-        let failure = use_context::<ServerAuthState>()
-            .and_then(|state| state.login_failure)
+        let failure = use_context::<std::sync::Arc<ServerAuthState>>()
+            .and_then(|state| state.login_failure.clone())
             .unwrap_or_else(|| LoginFailure {
                 message: unknown_state_message(),
                 retry_prompt: None,

@@ -212,7 +212,7 @@ pub async fn layer(
     }
     let (state, ended) = page_state(&sessions, session_id.as_deref()).await;
     let signed_in = state.user.is_some();
-    request.extensions_mut().insert(state);
+    request.extensions_mut().insert(Arc::new(state));
     let mut response = next.run(request).await;
     // Each page depends on the cookie: caches must not hand one browser's to another.
     response
@@ -237,10 +237,10 @@ async fn page_state(sessions: &Sessions, id: Option<&str>) -> (ServerAuthState, 
     let Some(id) = id else {
         return (ServerAuthState::default(), false);
     };
-    match sessions.read(id).await {
-        Ok(Some(record)) => (
+    match sessions.read_user(id).await {
+        Ok(Some(user)) => (
             ServerAuthState {
-                user: Some(record.user()),
+                user: Some(user),
                 ..ServerAuthState::default()
             },
             false,
@@ -302,7 +302,7 @@ async fn callback(
         Err(failure) => {
             let (mut state, _) = page_state(sessions, old_session.as_deref()).await;
             state.login_failure = Some(failure);
-            request.extensions_mut().insert(state);
+            request.extensions_mut().insert(Arc::new(state));
             next.run(request).await
         }
     };

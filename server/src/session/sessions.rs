@@ -52,11 +52,15 @@ fn jwt_claims(token: &str) -> Option<Map<String, Value>> {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
 }
 
-/// A session as stored (sealed): the user's claims for rendering and the tokens.
-#[derive(Clone, Serialize, Deserialize)]
+/// A session: who is signed in (what pages show) and the tokens. Stored as two
+/// sealed parts, [`Profile`] and [`TokenPart`], so rendering a page opens and
+/// parses only the small first one; the tokens are decrypted only for a call.
+#[derive(Clone)]
 pub struct SessionRecord {
-    /// The ID token's claims (what the page shows).
-    pub claims: Map<String, Value>,
+    /// The ID token's subject (a renewed ID token must name the same).
+    pub sub: String,
+    /// What the page shows, from the ID token's claims.
+    pub user: User,
     /// For the IdP's logout (`id_token_hint`).
     pub id_token: Option<String>,
     pub access_token: String,
@@ -70,8 +74,27 @@ pub struct SessionRecord {
     pub created_at: f64,
 }
 
+/// The first sealed part: what every page needs.
+#[derive(Serialize, Deserialize)]
+struct Profile {
+    sub: String,
+    user: User,
+    created_at: f64,
+}
+
+/// The second sealed part: the tokens.
+#[derive(Serialize, Deserialize)]
+struct TokenPart {
+    id_token: Option<String>,
+    access_token: String,
+    expires_at: f64,
+    renew_at: f64,
+    refresh_token: Option<String>,
+}
+
 impl SessionRecord {
-    /// From a token response, for a session that began at `created_at`.
+    /// From a token response and the ID token's claims, for a session that began
+    /// at `created_at`.
     pub fn from_tokens(
         tokens: &TokenResponse,
         claims: Map<String, Value>,
@@ -82,8 +105,14 @@ impl SessionRecord {
             .and_then(|claims| claims.get("exp").and_then(Value::as_f64));
         let expires_at = access_token_expiry(now, tokens.expires_in, token_exp);
         let leeway = LEEWAY_SECS.min((expires_at - now) / 2.0);
+        let sub = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         Self {
-            claims,
+            sub,
+            user: User::from_claims(claims),
             id_token: tokens.id_token.clone(),
             access_token: tokens.access_token.clone(),
             expires_at,
@@ -95,11 +124,6 @@ impl SessionRecord {
 
     fn needs_renewal(&self, now: f64) -> bool {
         now >= self.renew_at
-    }
-
-    /// Who is signed in.
-    pub fn user(&self) -> User {
-        User::from_claims(self.claims.clone())
     }
 }
 
@@ -142,8 +166,9 @@ fn store_key(id: &str) -> String {
     sha256_b64(id)
 }
 
-fn sealed_context(key: &str) -> Vec<u8> {
-    format!("session:{key}").into_bytes()
+/// What a sealed part is bound to: its kind and the session's store key.
+fn sealed_context(part: &str, key: &str) -> Vec<u8> {
+    format!("session-{part}:{key}").into_bytes()
 }
 
 /// The browser's text for a failed login.
@@ -266,9 +291,42 @@ impl Sessions {
         self.idle_timeout.min(Duration::from_secs_f64(left))
     }
 
+    /// The stored value: the profile's sealed length (4 bytes, big-endian), the
+    /// sealed profile, the sealed tokens (each postcard, then AES-GCM), each part
+    /// bound to the store key and to what it is.
     fn seal(&self, key: &str, record: &SessionRecord) -> Vec<u8> {
-        let json = serde_json::to_vec(record).expect("a record serializes");
-        self.keys.seal(&sealed_context(key), &json)
+        let profile = Profile {
+            sub: record.sub.clone(),
+            user: record.user.clone(),
+            created_at: record.created_at,
+        };
+        let tokens = TokenPart {
+            id_token: record.id_token.clone(),
+            access_token: record.access_token.clone(),
+            expires_at: record.expires_at,
+            renew_at: record.renew_at,
+            refresh_token: record.refresh_token.clone(),
+        };
+        let profile = self.keys.seal(
+            &sealed_context("profile", key),
+            &postcard::to_allocvec(&profile).expect("a profile serializes"),
+        );
+        let tokens = self.keys.seal(
+            &sealed_context("tokens", key),
+            &postcard::to_allocvec(&tokens).expect("tokens serialize"),
+        );
+        let mut value = Vec::with_capacity(4 + profile.len() + tokens.len());
+        value.extend_from_slice(&(profile.len() as u32).to_be_bytes());
+        value.extend_from_slice(&profile);
+        value.extend_from_slice(&tokens);
+        value
+    }
+
+    /// The two sealed parts of a stored value.
+    fn parts(value: &[u8]) -> Option<(&[u8], &[u8])> {
+        let length = u32::from_be_bytes(value.get(..4)?.try_into().ok()?) as usize;
+        let rest = &value[4..];
+        (length <= rest.len()).then(|| rest.split_at(length))
     }
 
     /// The session `id` names, if it is live; moves its rolling expiry now and then.
@@ -277,28 +335,61 @@ impl Sessions {
         self.read_key(&store_key(id), true).await
     }
 
-    async fn read_key(&self, key: &str, touch: bool) -> Result<Option<SessionRecord>, StoreError> {
+    /// Who is signed in with the session `id` names (what a page needs: the
+    /// tokens stay sealed), if it is live; moves its rolling expiry now and then.
+    pub async fn read_user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        let key = store_key(id);
+        Ok(self
+            .load_profile(&key, true)
+            .await?
+            .map(|(_, profile)| profile.user))
+    }
+
+    /// The live entry under `key` and its opened profile; the lifetimes applied.
+    async fn load_profile(
+        &self,
+        key: &str,
+        touch: bool,
+    ) -> Result<Option<(Vec<u8>, Profile)>, StoreError> {
         let Some(entry) = self.store.load(key).await? else {
             return Ok(None);
         };
-        let record = self
-            .keys
-            .open(&sealed_context(key), &entry.value)
-            .and_then(|json| serde_json::from_slice::<SessionRecord>(&json).ok());
-        let Some(record) = record else {
+        let profile = Self::parts(&entry.value)
+            .and_then(|(profile, _)| self.keys.open(&sealed_context("profile", key), profile))
+            .and_then(|bytes| postcard::from_bytes::<Profile>(&bytes).ok());
+        let Some(profile) = profile else {
             return Ok(None);
         };
-        if now() >= record.created_at + self.max_age.as_secs_f64() {
+        if now() >= profile.created_at + self.max_age.as_secs_f64() {
             self.store.delete(key).await?;
             return Ok(None);
         }
-        let ttl = self.ttl(record.created_at);
+        let ttl = self.ttl(profile.created_at);
         if touch && entry.expires_in + TOUCH_EVERY.min(self.idle_timeout / 4) < ttl {
             if let Err(error) = self.store.touch(key, ttl).await {
                 tracing::warn!(%error, "could not extend a session");
             }
         }
-        Ok(Some(record))
+        Ok(Some((entry.value, profile)))
+    }
+
+    async fn read_key(&self, key: &str, touch: bool) -> Result<Option<SessionRecord>, StoreError> {
+        let Some((value, profile)) = self.load_profile(key, touch).await? else {
+            return Ok(None);
+        };
+        let tokens = Self::parts(&value)
+            .and_then(|(_, tokens)| self.keys.open(&sealed_context("tokens", key), tokens))
+            .and_then(|bytes| postcard::from_bytes::<TokenPart>(&bytes).ok());
+        Ok(tokens.map(|tokens| SessionRecord {
+            sub: profile.sub,
+            user: profile.user,
+            id_token: tokens.id_token,
+            access_token: tokens.access_token,
+            expires_at: tokens.expires_at,
+            renew_at: tokens.renew_at,
+            refresh_token: tokens.refresh_token,
+            created_at: profile.created_at,
+        }))
     }
 
     /// Ends the session `id` names; returns what it held (for revocation).
@@ -557,20 +648,24 @@ impl Sessions {
                 }
             }
         };
-        let claims = match self.checked_id_token(&tokens, None) {
+        let mut renewed = match self.checked_id_token(&tokens, None) {
             Ok(Some(claims)) => {
-                check_same_subject(&record.claims, &claims)
+                let before = Map::from_iter([("sub".to_owned(), Value::from(record.sub.clone()))]);
+                check_same_subject(&before, &claims)
                     .map_err(|why| SessionError::Ended(format!("{why}; please log in again.")))?;
-                claims
+                SessionRecord::from_tokens(&tokens, claims, record.created_at)
             }
-            Ok(None) => record.claims.clone(),
+            Ok(None) => SessionRecord {
+                sub: record.sub.clone(),
+                user: record.user.clone(),
+                ..SessionRecord::from_tokens(&tokens, Map::new(), record.created_at)
+            },
             Err(why) => {
                 return Err(SessionError::Unavailable(format!(
                     "The session could not be renewed: {why}"
                 )))
             }
         };
-        let mut renewed = SessionRecord::from_tokens(&tokens, claims, record.created_at);
         // Rotation is optional: without a new refresh token the old one stays.
         renewed.refresh_token = tokens.refresh_token.clone().or(record.refresh_token);
         renewed.id_token = tokens.id_token.clone().or(record.id_token);
