@@ -670,14 +670,7 @@ async fn one_key_over_its_quota_gets_429_and_others_go_on() {
 async fn after_a_redis_restart_both_replicas_serve_dpop_again() {
     let f = Fixture::new().await;
     let mut redis = RedisServer::start();
-    let port: u16 = redis
-        .url
-        .trim_end_matches('/')
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let port = redis.port;
     let settings = DpopSettings {
         nonce_period: Some(Duration::from_secs(300)),
         ..Default::default()

@@ -243,6 +243,18 @@ fn record(access_token: &str, expires_in: f64, refresh_token: Option<String>) ->
     record
 }
 
+/// A new session whose access token has expired, renewable with `refresh_token`.
+async fn expired_session(sessions: &Sessions, refresh_token: Option<String>) -> String {
+    let record = record("expired-access", -5.0, refresh_token);
+    sessions.create(&record).await.unwrap()
+}
+
+/// Sessions in a fresh file of their own, keyed with `KEY_A`, a day's lifetimes.
+fn file_sessions(name: &str, issuer: &str) -> Sessions {
+    let store = SessionStore::open_file(&temp_file(name)).unwrap();
+    sessions(store, KEY_A, issuer, day(), day())
+}
+
 fn temp_file(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("sessions-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -252,21 +264,8 @@ fn temp_file(name: &str) -> std::path::PathBuf {
 #[tokio::test]
 async fn ten_concurrent_calls_with_an_expired_token_make_one_refresh_grant() {
     let idp = Idp::start().await;
-    let sessions = Arc::new(sessions(
-        SessionStore::open_file(&temp_file("single-flight")).unwrap(),
-        KEY_A,
-        &idp.issuer,
-        day(),
-        day(),
-    ));
-    let id = sessions
-        .create(&record(
-            "old-access",
-            -5.0,
-            Some(idp.refresh_token("first-refresh")),
-        ))
-        .await
-        .unwrap();
+    let sessions = Arc::new(file_sessions("single-flight", &idp.issuer));
+    let id = expired_session(&sessions, Some(idp.refresh_token("first-refresh"))).await;
     let calls: Vec<_> = (0..10)
         .map(|_| {
             let sessions = sessions.clone();
@@ -299,14 +298,7 @@ async fn two_replicas_sharing_redis_renew_once_and_share_the_session() {
         ))
     };
     let (a, b) = (replica(), replica());
-    let id = a
-        .create(&record(
-            "old-access",
-            -5.0,
-            Some(idp.refresh_token("first-refresh")),
-        ))
-        .await
-        .unwrap();
+    let id = expired_session(&a, Some(idp.refresh_token("first-refresh"))).await;
     assert!(
         b.read(&id).await.unwrap().is_some(),
         "B sees the session A created"
@@ -334,26 +326,14 @@ async fn two_replicas_sharing_redis_renew_once_and_share_the_session() {
 #[tokio::test]
 async fn invalid_grant_ends_the_session_and_a_5xx_is_retried() {
     let idp = Idp::start().await;
-    let sessions = sessions(
-        SessionStore::open_file(&temp_file("grant-errors")).unwrap(),
-        KEY_A,
-        &idp.issuer,
-        day(),
-        day(),
-    );
+    let sessions = file_sessions("grant-errors", &idp.issuer);
     // Two 503s, then an answer: retried, the session stays.
     idp.state.fail_next.store(2, Ordering::SeqCst);
-    let id = sessions
-        .create(&record("old", -5.0, Some(idp.refresh_token("good"))))
-        .await
-        .unwrap();
+    let id = expired_session(&sessions, Some(idp.refresh_token("good"))).await;
     assert_eq!(sessions.access_token(&id).await.unwrap(), "access-0");
 
     // A refresh token the IdP does not know: invalid_grant, the session ends.
-    let id = sessions
-        .create(&record("old", -5.0, Some("unknown-refresh".into())))
-        .await
-        .unwrap();
+    let id = expired_session(&sessions, Some("unknown-refresh".into())).await;
     match sessions.access_token(&id).await {
         Err(SessionError::Ended(message)) => {
             assert!(message.contains("invalid_grant"), "{message}")
@@ -364,10 +344,7 @@ async fn invalid_grant_ends_the_session_and_a_5xx_is_retried() {
 
     // The IdP down for longer than the retries: unavailable, the session stays.
     idp.state.fail_next.store(10, Ordering::SeqCst);
-    let id = sessions
-        .create(&record("old", -5.0, Some(idp.refresh_token("kept"))))
-        .await
-        .unwrap();
+    let id = expired_session(&sessions, Some(idp.refresh_token("kept"))).await;
     assert!(matches!(
         sessions.access_token(&id).await,
         Err(SessionError::Unavailable(_))
@@ -847,15 +824,7 @@ async fn idp_errors_and_foreign_callbacks_render_clear_messages() {
 #[tokio::test]
 async fn an_invalid_grant_ends_the_session_for_the_call_and_the_next_page() {
     let f = Fixture::new().await;
-    let id = f
-        .sessions
-        .create(&record(
-            "expired-access",
-            -5.0,
-            Some("unknown-refresh".into()),
-        ))
-        .await
-        .unwrap();
+    let id = expired_session(&f.sessions, Some("unknown-refresh".into())).await;
     let same_origin = [("sec-fetch-site", "same-origin")];
     let (status, headers, body) = f.send(ping("/api/ping_protected", &id, &same_origin)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
@@ -880,10 +849,7 @@ async fn client_secret_basic_sends_the_secret_as_http_basic() {
         day(),
         ClientAuth::Basic,
     );
-    let id = sessions
-        .create(&record("old", -5.0, Some(idp.refresh_token("r"))))
-        .await
-        .unwrap();
+    let id = expired_session(&sessions, Some(idp.refresh_token("r"))).await;
     assert_eq!(sessions.access_token(&id).await.unwrap(), "access-0");
     assert_eq!(*idp.state.auth_methods.lock().unwrap(), ["basic"]);
 }
@@ -891,14 +857,7 @@ async fn client_secret_basic_sends_the_secret_as_http_basic() {
 #[tokio::test]
 async fn redis_down_renders_a_notice_and_calls_answer_503_until_it_is_back() {
     let mut redis = RedisServer::start();
-    let port: u16 = redis
-        .url
-        .trim_end_matches('/')
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let port = redis.port;
     let f = Fixture::with_store(SessionStore::redis(&redis.url).unwrap()).await;
     let (id, _) = f.session("openid").await;
     redis.stop();

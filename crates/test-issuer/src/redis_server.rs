@@ -6,6 +6,8 @@ use std::time::Duration;
 /// A `redis-server` on a free loopback port, stopped on drop.
 pub struct RedisServer {
     child: Child,
+    /// The loopback port it listens on (to start it again there).
+    pub port: u16,
     /// `redis://127.0.0.1:PORT/`.
     pub url: String,
 }
@@ -31,6 +33,7 @@ impl RedisServer {
             .expect("redis-server runs (scripts/setup installs it)");
         let server = Self {
             child,
+            port,
             url: format!("redis://127.0.0.1:{port}/"),
         };
         for _ in 0..100 {

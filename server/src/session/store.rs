@@ -164,28 +164,20 @@ impl SessionStore {
     ) -> Result<bool, StoreError> {
         match self {
             Self::File(database) => {
-                let database = database.clone();
                 let key = key.to_owned();
-                blocking(move || {
-                    let write = database.begin_write().map_err(file_error)?;
-                    let written = {
-                        let mut table = write.open_table(SESSIONS).map_err(file_error)?;
-                        let there = table
-                            .get(key.as_str())
-                            .map_err(file_error)?
-                            .is_some_and(|stored| unpack(stored.value()).is_some());
-                        if only_if_there && !there {
-                            false
-                        } else {
-                            let packed = pack(now_ms() + ttl.as_millis() as u64, &value);
-                            table
-                                .insert(key.as_str(), packed.as_slice())
-                                .map_err(file_error)?;
-                            true
-                        }
-                    };
-                    write.commit().map_err(file_error)?;
-                    Ok(written)
+                write_table(database, move |table| {
+                    let there = table
+                        .get(key.as_str())
+                        .map_err(file_error)?
+                        .is_some_and(|stored| unpack(stored.value()).is_some());
+                    if only_if_there && !there {
+                        return Ok(false);
+                    }
+                    let packed = pack(now_ms() + ttl.as_millis() as u64, &value);
+                    table
+                        .insert(key.as_str(), packed.as_slice())
+                        .map_err(file_error)?;
+                    Ok(true)
                 })
                 .await
             }
@@ -213,24 +205,19 @@ impl SessionStore {
     pub async fn touch(&self, key: &str, ttl: Duration) -> Result<(), StoreError> {
         match self {
             Self::File(database) => {
-                let database = database.clone();
                 let key = key.to_owned();
-                blocking(move || {
-                    let write = database.begin_write().map_err(file_error)?;
-                    {
-                        let mut table = write.open_table(SESSIONS).map_err(file_error)?;
-                        let current = table
-                            .get(key.as_str())
-                            .map_err(file_error)?
-                            .and_then(|stored| unpack(stored.value()));
-                        if let Some(entry) = current {
-                            let packed = pack(now_ms() + ttl.as_millis() as u64, &entry.value);
-                            table
-                                .insert(key.as_str(), packed.as_slice())
-                                .map_err(file_error)?;
-                        }
+                write_table(database, move |table| {
+                    let current = table
+                        .get(key.as_str())
+                        .map_err(file_error)?
+                        .and_then(|stored| unpack(stored.value()));
+                    if let Some(entry) = current {
+                        let packed = pack(now_ms() + ttl.as_millis() as u64, &entry.value);
+                        table
+                            .insert(key.as_str(), packed.as_slice())
+                            .map_err(file_error)?;
                     }
-                    write.commit().map_err(file_error)
+                    Ok(())
                 })
                 .await
             }
@@ -251,16 +238,10 @@ impl SessionStore {
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self {
             Self::File(database) => {
-                let database = database.clone();
                 let key = key.to_owned();
-                blocking(move || {
-                    let write = database.begin_write().map_err(file_error)?;
-                    write
-                        .open_table(SESSIONS)
-                        .map_err(file_error)?
-                        .remove(key.as_str())
-                        .map_err(file_error)?;
-                    write.commit().map_err(file_error)
+                write_table(database, move |table| {
+                    table.remove(key.as_str()).map_err(file_error)?;
+                    Ok(())
                 })
                 .await
             }
@@ -326,23 +307,37 @@ impl SessionStore {
         let Self::File(database) = self else {
             return Ok(0);
         };
-        let database = database.clone();
-        blocking(move || {
-            let write = database.begin_write().map_err(file_error)?;
-            let removed = {
-                let mut table = write.open_table(SESSIONS).map_err(file_error)?;
-                let now = now_ms();
-                let before = table.len().map_err(file_error)?;
-                table
-                    .retain(|_, stored| expiry(stored).is_some_and(|at| at > now))
-                    .map_err(file_error)?;
-                (before - table.len().map_err(file_error)?) as usize
-            };
-            write.commit().map_err(file_error)?;
-            Ok(removed)
+        write_table(database, |table| {
+            let now = now_ms();
+            let before = table.len().map_err(file_error)?;
+            table
+                .retain(|_, stored| expiry(stored).is_some_and(|at| at > now))
+                .map_err(file_error)?;
+            Ok((before - table.len().map_err(file_error)?) as usize)
         })
         .await
     }
+}
+
+/// Runs `work` on the sessions table in one write transaction (committed when
+/// it succeeds), on the blocking pool: a commit waits for the disk.
+async fn write_table<T: Send + 'static>(
+    database: &Arc<Database>,
+    work: impl FnOnce(&mut redb::Table<'_, &'static str, &'static [u8]>) -> Result<T, StoreError>
+        + Send
+        + 'static,
+) -> Result<T, StoreError> {
+    let database = database.clone();
+    blocking(move || {
+        let write = database.begin_write().map_err(file_error)?;
+        let out = {
+            let mut table = write.open_table(SESSIONS).map_err(file_error)?;
+            work(&mut table)?
+        };
+        write.commit().map_err(file_error)?;
+        Ok(out)
+    })
+    .await
 }
 
 async fn blocking<T: Send + 'static>(
