@@ -44,6 +44,9 @@ struct FakeIdp {
     issued: AtomicUsize,
     /// How the client authenticated, per token request: "post" or "basic".
     auth_methods: Mutex<Vec<&'static str>>,
+    /// Makes the access tokens refresh grants issue (default: `access-N`), e.g.
+    /// real signed ones the router's verifier accepts.
+    mint: Mutex<Option<Box<dyn Fn() -> String + Send>>>,
 }
 
 /// An (unsigned) ID token as the fake IdP issues it: the code it was given is
@@ -129,8 +132,9 @@ async fn token(
     let n = idp.issued.fetch_add(1, Ordering::SeqCst);
     let refresh = format!("refresh-{n}");
     idp.valid.lock().unwrap().insert(refresh.clone());
+    let minted = idp.mint.lock().unwrap().as_ref().map(|mint| mint());
     Json(json!({
-        "access_token": format!("access-{n}"),
+        "access_token": minted.unwrap_or_else(|| format!("access-{n}")),
         "token_type": "Bearer",
         "expires_in": 3600,
         "refresh_token": refresh,
@@ -506,7 +510,7 @@ struct Fixture {
     sessions: Arc<Sessions>,
     issuer: TestIssuer,
     key: TestKey,
-    _idp: Idp,
+    idp: Idp,
 }
 
 impl Fixture {
@@ -537,7 +541,7 @@ impl Fixture {
             sessions,
             issuer,
             key,
-            _idp: idp,
+            idp,
         }
     }
 
@@ -673,7 +677,7 @@ async fn server_functions_use_the_sessions_token_and_refuse_other_sites() {
         .to_str()
         .unwrap()
         .contains("Max-Age=0"));
-    assert_eq!(*f._idp.state.revoked.lock().unwrap(), ["a-refresh-token"]);
+    assert_eq!(*f.idp.state.revoked.lock().unwrap(), ["a-refresh-token"]);
     // The old cookie is worthless.
     let (status, _, body) = f.send(ping("/api/ping_protected", &id, &same_origin)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
@@ -792,7 +796,7 @@ async fn logins_started_in_two_tabs_both_complete_each_with_a_new_session() {
         "the replaced session is over"
     );
     assert_eq!(
-        *f._idp.state.auth_methods.lock().unwrap(),
+        *f.idp.state.auth_methods.lock().unwrap(),
         ["post", "post", "post"]
     );
 }
@@ -880,4 +884,27 @@ async fn redis_down_renders_a_notice_and_calls_answer_503_until_it_is_back() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert!(answered, "the store reconnects to Redis");
+}
+
+#[tokio::test]
+async fn ten_concurrent_server_function_calls_past_expiry_make_one_grant_and_all_pass() {
+    let f = Fixture::new().await;
+    let (key, issuer) = (f.key.clone(), f.issuer.issuer.clone());
+    *f.idp.state.mint.lock().unwrap() = Some(Box::new(move || key.sign(&claims(&issuer))));
+    let id = expired_session(&f.sessions, Some(f.idp.refresh_token("before"))).await;
+    let calls: Vec<_> = (0..10)
+        .map(|_| {
+            let app = f.app.clone();
+            let request = ping(
+                "/api/ping_protected",
+                &id,
+                &[("sec-fetch-site", "same-origin")],
+            );
+            tokio::spawn(async move { app.oneshot(request).await.unwrap().status() })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(f.idp.grants(), 1, "one refresh grant for ten calls");
 }
