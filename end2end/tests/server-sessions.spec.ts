@@ -8,7 +8,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { BrowserContext, expect, Page, test } from '@playwright/test';
-import { appServerEnv, hydrated, ISSUER, logInAtIdp, REPO_ROOT, SERVER_BIN } from '../support';
+import {
+  appServerEnv, hydrated, ISSUER, logInAtIdp, logInButton, press, REPO_ROOT, SERVER_BIN,
+} from '../support';
 
 const PRIVATE = 'Hello from a private endpoint! You need to be authenticated to see this.';
 const SCOPED = 'Hello from a private endpoint! You need to be authenticated and have a scope of read:messages to see this.';
@@ -289,6 +291,31 @@ test('two tabs log in at once and both complete; logout works without the wasm',
     await second.reload();
     await expect(second.getByTestId('session').getByRole('button', { name: 'Log in' })).toBeVisible();
   } finally {
+    await stop(server);
+  }
+});
+
+test('on a 390 px phone: the guarded Profile logs in through the server, fits, and the menu logs out', async ({ browser }) => {
+  const server = await startServer(3101, serverModeEnv(tempSessionFile()));
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  try {
+    // Signed out, /profile redirects to the login route on the server.
+    await page.goto(`${server.url}/profile`);
+    await logInAtIdp(page, 'alice@example.com');
+    await expect(page).toHaveURL(`${server.url}/profile`);
+    await expect(page.getByTestId('profile-name')).toHaveText('Alice Reader');
+    // Nothing wider than the screen (the layout viewport widens with content).
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await press(page, page.getByTestId('menu-button'));
+    const logOut = page.getByRole('button', { name: 'Log out', exact: true });
+    await expect(logOut).toBeVisible();
+    await expect(page.getByTestId('user-name')).toBeVisible();
+    await press(page, logOut);
+    await expect(page).toHaveURL(`${server.url}/`);
+    await expect(logInButton(page)).toBeAttached();
+  } finally {
+    await context.close();
     await stop(server);
   }
 });
