@@ -39,9 +39,10 @@ async fn main() -> ExitCode {
     };
     // `server` token storage: the session store (Redis when REDIS_URL is set, else
     // the embedded file), opened now so a problem stops the start, in one line.
-    let sessions = match server::session::Sessions::from_settings(&config, &session_settings) {
-        Ok(sessions) => sessions,
-        Err(error) => {
+    let sessions = match session_settings.map(|s| server::session::Sessions::open(&config, &s)) {
+        None => None,
+        Some(Ok(sessions)) => Some(sessions),
+        Some(Err(error)) => {
             eprintln!("error: {error}");
             return ExitCode::from(2);
         }

@@ -54,8 +54,8 @@ pub struct Settings {
     pub app: AppConfig,
     /// How the server faces the network.
     pub server: ServerSettings,
-    /// `server` token storage (read, and checked only in that mode).
-    pub session: SessionSettings,
+    /// `server` token storage: `Some` exactly in that mode.
+    pub session: Option<SessionSettings>,
 }
 
 /// `server` token storage: how the server logs in and keeps sessions.
@@ -67,7 +67,7 @@ pub struct SessionSettings {
     /// How the secret is sent to the token and revocation endpoints.
     pub client_auth: ClientAuth,
     /// `SESSION_SECRET`: the first key encrypts, every key decrypts.
-    pub keys: Option<KeyRing>,
+    pub keys: KeyRing,
     /// A session unused this long ends (rolling).
     pub idle_timeout: Duration,
     /// A session ends this long after its login, used or not.
@@ -77,11 +77,13 @@ pub struct SessionSettings {
 }
 
 impl SessionSettings {
-    /// Defaults: one day idle, seven days at most, `sessions.redb`.
+    /// Defaults: one day idle, seven days at most, `sessions.redb`. Every
+    /// variable is read (and a malformed one refused) in any mode; `None` unless
+    /// `server_mode`, where `SESSION_SECRET` is required.
     pub fn from_sources(
         env: impl Fn(&str) -> Option<String>,
         server_mode: bool,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Option<Self>, ConfigError> {
         let env = |name: &str| non_empty(env(name));
         let client_auth = match env("AUTH0_CLIENT_AUTH_METHOD").as_deref() {
             None | Some("client_secret_post") => ClientAuth::Post,
@@ -92,16 +94,10 @@ impl SessionSettings {
                 )))
             }
         };
-        let keys =
-            match env("SESSION_SECRET") {
-                Some(text) => Some(KeyRing::parse(&text).map_err(ConfigError)?),
-                None if server_mode => return Err(ConfigError(
-                    "SESSION_SECRET is not set: server token storage needs at least one key of \
-                     32 bytes or more (e.g. `openssl rand -base64 32`)"
-                        .into(),
-                )),
-                None => None,
-            };
+        let keys = match env("SESSION_SECRET") {
+            Some(text) => Some(KeyRing::parse(&text).map_err(ConfigError)?),
+            None => None,
+        };
         let idle_timeout = Duration::from_secs(number(
             &env,
             "SESSION_IDLE_TIMEOUT_SECS",
@@ -119,16 +115,26 @@ impl SessionSettings {
                 "SESSION_IDLE_TIMEOUT_SECS is longer than SESSION_MAX_AGE_SECS".into(),
             ));
         }
-        Ok(Self {
-            client_secret: env("AUTH0_CLIENT_SECRET").map(Secret::new),
+        let client_secret = env("AUTH0_CLIENT_SECRET").map(Secret::new);
+        let file = env("SESSION_FILE").unwrap_or_else(|| "sessions.redb".into());
+        if !server_mode {
+            return Ok(None);
+        }
+        let keys = keys.ok_or_else(|| {
+            ConfigError(
+                "SESSION_SECRET is not set: server token storage needs at least one key of \
+                 32 bytes or more (e.g. `openssl rand -base64 32`)"
+                    .into(),
+            )
+        })?;
+        Ok(Some(Self {
+            client_secret,
             client_auth,
             keys,
             idle_timeout,
             max_age,
-            file: env("SESSION_FILE")
-                .unwrap_or_else(|| "sessions.redb".into())
-                .into(),
-        })
+            file: file.into(),
+        }))
     }
 }
 

@@ -908,3 +908,25 @@ async fn ten_concurrent_server_function_calls_past_expiry_make_one_grant_and_all
     }
     assert_eq!(f.idp.grants(), 1, "one refresh grant for ten calls");
 }
+
+/// OpenID Discovery 4.3, as the browser's login checks it: a document naming
+/// another issuer than the configured one is refused.
+#[tokio::test]
+async fn a_discovery_document_naming_another_issuer_is_refused() {
+    let idp = Idp::start().await;
+    // The same document, fetched for "http://127.0.0.1:PORT" (no trailing slash):
+    // it names "http://127.0.0.1:PORT/", another issuer string.
+    let store = SessionStore::open_file(&temp_file("other-issuer")).unwrap();
+    let sessions = sessions(store, KEY_A, idp.issuer.trim_end_matches('/'), day(), day());
+    let error = sessions
+        .start_login("http://app.test", "/", None)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("another issuer"), "{error}");
+    let store = SessionStore::open_file(&temp_file("same-issuer")).unwrap();
+    let sessions = self::sessions(store, KEY_A, &idp.issuer, day(), day());
+    assert!(sessions
+        .start_login("http://app.test", "/", None)
+        .await
+        .is_ok());
+}

@@ -44,6 +44,42 @@ pub fn NavBar() -> impl IntoView {
         #[cfg(feature = "hydrate")]
         crate::login::browser::tabs::announce(crate::login::browser::tabs::TabEvent::LoggedOut);
     };
+    // "Log in" and "Log out": buttons for the browser's login; with `server` token
+    // storage plain forms to the server's routes, which work before (or without)
+    // the wasm.
+    let log_in = move || {
+        if server_sessions {
+            view! {
+                <form method="get" action=LOGIN_PATH>
+                    <input type="hidden" name="returnTo" value=move || location.pathname.get() />
+                    <button type="submit">"Log in"</button>
+                </form>
+            }
+            .into_any()
+        } else {
+            view! { <button type="button" on:click=login>"Log in"</button> }.into_any()
+        }
+    };
+    let log_out = move || {
+        if server_sessions {
+            view! {
+                <form method="post" action=LOGOUT_PATH on:submit=announce_logout>
+                    <button type="submit" class="secondary">"Log out"</button>
+                </form>
+                <form method="post" action=LOGOUT_PATH on:submit=announce_logout>
+                    <input type="hidden" name="scope" value="app" />
+                    <button type="submit" class="link">"Log out of this app only"</button>
+                </form>
+            }
+            .into_any()
+        } else {
+            view! {
+                <button type="button" class="secondary" on:click=move |_| auth.logout()>"Log out"</button>
+                <button type="button" class="link" on:click=move |_| auth.logout_local()>"Log out of this app only"</button>
+            }
+            .into_any()
+        }
+    };
     // A choice in the panel (any link or button in it) closes it; the click has
     // done its work by the time it bubbles up here.
     let close_after_choice = move |event: leptos::ev::MouseEvent| {
@@ -106,55 +142,22 @@ pub fn NavBar() -> impl IntoView {
                     </ul>
                     <div class="session" data-testid="session">
                         {move || match auth.status.get() {
-                            // `server` token storage: plain forms to the server's
-                            // routes, which work before (or without) the wasm.
-                            AuthStatus::LoggedIn(user) if server_sessions => view! {
-                                <span class="user">
-                                    {user.picture.map(|src| view! { <img class="avatar" src=src alt="" /> })}
-                                    <span class="user-name" data-testid="user-name">{user.name}</span>
-                                </span>
-                                <form method="post" action=LOGOUT_PATH on:submit=announce_logout>
-                                    <button type="submit" class="secondary">"Log out"</button>
-                                </form>
-                                <form method="post" action=LOGOUT_PATH on:submit=announce_logout>
-                                    <input type="hidden" name="scope" value="app" />
-                                    <button type="submit" class="link">"Log out of this app only"</button>
-                                </form>
-                            }
-                            .into_any(),
-                            AuthStatus::LoggedOut | AuthStatus::Expired | AuthStatus::Error(_) if server_sessions => view! {
-                                {match auth.status.get() {
-                                    AuthStatus::Error(message) => Some(view! {
-                                        <span class="login-error" role="alert" data-testid="auth-error">{message}</span>
-                                    }),
-                                    _ => None,
-                                }}
-                                <form method="get" action=LOGIN_PATH>
-                                    <input type="hidden" name="returnTo" value=move || location.pathname.get() />
-                                    <button type="submit">"Log in"</button>
-                                </form>
-                            }
-                            .into_any(),
                             AuthStatus::LoggedIn(user) => view! {
                                 <span class="user">
                                     {user.picture.map(|src| view! { <img class="avatar" src=src alt="" /> })}
                                     <span class="user-name" data-testid="user-name">{user.name}</span>
                                 </span>
-                                <button type="button" class="secondary" on:click=move |_| auth.logout()>"Log out"</button>
-                                <button type="button" class="link" on:click=move |_| auth.logout_local()>"Log out of this app only"</button>
+                                {log_out()}
                             }
                             .into_any(),
                             AuthStatus::Loading => view! {
                                 <span class="session-pending" aria-busy="true" data-testid="session-pending">"…"</span>
                             }
                             .into_any(),
-                            AuthStatus::LoggedOut | AuthStatus::Expired => view! {
-                                <button type="button" on:click=login>"Log in"</button>
-                            }
-                            .into_any(),
+                            AuthStatus::LoggedOut | AuthStatus::Expired => log_in(),
                             AuthStatus::Error(message) => view! {
                                 <span class="login-error" role="alert" data-testid="auth-error">{message}</span>
-                                <button type="button" on:click=login>"Log in"</button>
+                                {log_in()}
                             }
                             .into_any(),
                         }}

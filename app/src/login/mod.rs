@@ -6,12 +6,15 @@
 //!   in with the user's claims, logged out, error).
 //! - [`checks`], [`urls`]: the rules (ID-token checks, expiry, where to return, the
 //!   logout URL), free of browser APIs and tested natively.
+//! - [`protocol`]: what the IdP sends (discovery, token responses, JWT claims),
+//!   read the same way by the browser's login and the server's.
 //! - [`server_session`]: `server` token storage (the server is the OAuth client,
 //!   the browser holds only a session cookie): what the server renders into the
 //!   page about the session, and its login and logout routes.
 //! - `browser` (feature `hydrate`): the browser half, layered one way (see its docs).
 
 pub mod checks;
+pub mod protocol;
 pub mod server_session;
 pub mod state;
 pub mod urls;

@@ -7,8 +7,6 @@
 //! routes the nav's forms use ([`LOGIN_PATH`], [`LOGOUT_PATH`]), which work before
 //! (or without) the wasm.
 
-use serde_json::Value;
-
 use super::urls::form;
 use super::{AuthStatus, User};
 
@@ -89,10 +87,16 @@ impl ServerAuthState {
         };
         super::script_safe(serde_json::to_string(&script).unwrap_or_default())
     }
+}
 
-    /// The inverse of [`Self::to_script_json`] (natively, for tests; the browser
-    /// reads the same keys with `JSON.parse`, see `browser::window`).
-    pub fn from_json(value: &Value) -> Self {
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// The inverse of [`ServerAuthState::to_script_json`], for the test below
+    /// (the browser reads the same keys with `JSON.parse`: `browser::window`).
+    fn from_json(value: &Value) -> ServerAuthState {
         let text =
             |value: &Value, name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
         let user = value
@@ -113,17 +117,12 @@ impl ServerAuthState {
                     .as_deref()
                     .and_then(allowed_prompt),
             });
-        Self {
+        ServerAuthState {
             user,
             problem: text(value, "problem"),
             login_failure,
         }
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 
     #[test]
     fn the_state_goes_through_the_page_and_cannot_close_its_element() {
@@ -142,7 +141,7 @@ mod tests {
         };
         let json = state.to_script_json();
         assert!(!json.contains('<'), "{json}");
-        let back = ServerAuthState::from_json(&serde_json::from_str(&json).unwrap());
+        let back = from_json(&serde_json::from_str(&json).unwrap());
         assert_eq!(back, state);
         assert_eq!(ServerAuthState::default().status(), AuthStatus::LoggedOut);
         assert!(matches!(state.status(), AuthStatus::LoggedIn(_)));

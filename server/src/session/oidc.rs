@@ -4,42 +4,18 @@
 
 use std::time::Duration;
 
-use app::login::urls::{form, with_slash};
+use app::login::protocol::Discovery;
+pub use app::login::protocol::TokenResponse;
+use app::login::urls::form;
 use app::login::PublicAuthConfig;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use serde::Deserialize;
 use tokio::sync::OnceCell;
 
 use super::{ClientAuth, Secret};
 
 /// How long a call to the IdP may take.
 const IDP_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The endpoints discovery names.
-#[derive(Clone, Debug, Deserialize)]
-pub struct Discovery {
-    pub authorization_endpoint: String,
-    pub token_endpoint: String,
-    #[serde(default)]
-    pub revocation_endpoint: Option<String>,
-    #[serde(default)]
-    pub end_session_endpoint: Option<String>,
-}
-
-/// A token endpoint's success.
-#[derive(Clone, Debug, Deserialize)]
-pub struct TokenResponse {
-    pub access_token: String,
-    #[serde(default)]
-    pub token_type: Option<String>,
-    #[serde(default)]
-    pub expires_in: Option<f64>,
-    #[serde(default)]
-    pub refresh_token: Option<String>,
-    #[serde(default)]
-    pub id_token: Option<String>,
-}
 
 /// Why a call to the IdP failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,10 +79,7 @@ impl OidcClient {
     pub async fn discovery(&self) -> Result<&Discovery, IdpError> {
         self.discovery
             .get_or_try_init(|| async {
-                let url = format!(
-                    "{}.well-known/openid-configuration",
-                    with_slash(&self.config.issuer)
-                );
+                let url = Discovery::url(&self.config.issuer);
                 let response = self.http.get(&url).send().await.map_err(unavailable)?;
                 if !response.status().is_success() {
                     return Err(unavailable(format!(
@@ -114,7 +87,12 @@ impl OidcClient {
                         response.status()
                     )));
                 }
-                response.json::<Discovery>().await.map_err(unavailable)
+                let discovery: Discovery = response.json().await.map_err(unavailable)?;
+                // As the browser's login checks it (the twin of this client).
+                discovery
+                    .check_issuer(&self.config.issuer)
+                    .map_err(unavailable)?;
+                Ok(discovery)
             })
             .await
     }

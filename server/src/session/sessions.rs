@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use app::login::checks::{access_token_expiry, check_id_token, check_same_subject, LEEWAY_SECS};
+use app::login::checks::{check_id_token, check_same_subject, LEEWAY_SECS};
+use app::login::protocol::jwt_claims;
 use app::login::server_session::LoginFailure;
 use app::login::{PublicAuthConfig, User};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -43,13 +44,6 @@ pub fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// The claims of a JWT, signature unchecked (see `checked_id_token`; for an
-/// access token, only its `exp`, when the IdP leaves out `expires_in`).
-fn jwt_claims(token: &str) -> Option<Map<String, Value>> {
-    let payload = token.split('.').nth(1)?;
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
 }
 
 /// A session: who is signed in (what pages show) and the tokens. Stored as two
@@ -100,19 +94,22 @@ impl SessionRecord {
         claims: Map<String, Value>,
         created_at: f64,
     ) -> Self {
-        let now = now();
-        let token_exp = jwt_claims(&tokens.access_token)
-            .and_then(|claims| claims.get("exp").and_then(Value::as_f64));
-        let expires_at = access_token_expiry(now, tokens.expires_in, token_exp);
-        let leeway = LEEWAY_SECS.min((expires_at - now) / 2.0);
         let sub = claims
             .get("sub")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
+        Self::with_tokens(sub, User::from_claims(claims), tokens, created_at)
+    }
+
+    /// The session of `sub` (shown as `user`) with the tokens of `tokens`.
+    fn with_tokens(sub: String, user: User, tokens: &TokenResponse, created_at: f64) -> Self {
+        let now = now();
+        let expires_at = tokens.expires_at(now);
+        let leeway = LEEWAY_SECS.min((expires_at - now) / 2.0);
         Self {
             sub,
-            user: User::from_claims(claims),
+            user,
             id_token: tokens.id_token.clone(),
             access_token: tokens.access_token.clone(),
             expires_at,
@@ -203,19 +200,12 @@ impl Sessions {
         }
     }
 
-    /// `server` token storage as configured, or `None` in the other modes.
-    /// Opens the store: Redis when `REDIS_URL` is set, else the embedded file.
-    pub fn from_settings(
+    /// `server` token storage as configured. Opens the store: Redis when
+    /// `REDIS_URL` is set, else the embedded file.
+    pub fn open(
         config: &app::config::AppConfig,
         settings: &crate::settings::SessionSettings,
-    ) -> Result<Option<Arc<Self>>, String> {
-        if config.token_storage != app::login::TokenStorage::Server {
-            return Ok(None);
-        }
-        let keys = settings
-            .keys
-            .clone()
-            .ok_or("SESSION_SECRET is not set: server token storage needs it")?;
+    ) -> Result<Arc<Self>, String> {
         let store = match &config.verifier.redis_url {
             Some(url) => SessionStore::redis(url).map_err(|error| format!("REDIS_URL: {error}"))?,
             None => SessionStore::open_file(&settings.file)
@@ -226,14 +216,14 @@ impl Sessions {
             settings.client_secret.clone(),
             settings.client_auth,
         );
-        Ok(Some(Arc::new(Self::new(
+        Ok(Arc::new(Self::new(
             store,
-            keys,
+            settings.keys.clone(),
             oidc,
             config.verifier.public_url.as_ref(),
             settings.idle_timeout,
             settings.max_age,
-        ))))
+        )))
     }
 
     /// Drops expired sessions from the embedded file every ten minutes.
@@ -259,11 +249,6 @@ impl Sessions {
     /// The absolute lifetime (the cookie's `Max-Age`).
     pub fn max_age(&self) -> Duration {
         self.max_age
-    }
-
-    /// The store (for the file purge and health).
-    pub fn store(&self) -> &SessionStore {
-        &self.store
     }
 
     /// The login settings (issuer, client id, audience, scope).
@@ -650,16 +635,14 @@ impl Sessions {
         };
         let mut renewed = match self.checked_id_token(&tokens, None) {
             Ok(Some(claims)) => {
-                let before = Map::from_iter([("sub".to_owned(), Value::from(record.sub.clone()))]);
+                let before = Map::from_iter([("sub".to_owned(), Value::from(record.sub))]);
                 check_same_subject(&before, &claims)
                     .map_err(|why| SessionError::Ended(format!("{why}; please log in again.")))?;
                 SessionRecord::from_tokens(&tokens, claims, record.created_at)
             }
-            Ok(None) => SessionRecord {
-                sub: record.sub.clone(),
-                user: record.user.clone(),
-                ..SessionRecord::from_tokens(&tokens, Map::new(), record.created_at)
-            },
+            Ok(None) => {
+                SessionRecord::with_tokens(record.sub, record.user, &tokens, record.created_at)
+            }
             Err(why) => {
                 return Err(SessionError::Unavailable(format!(
                     "The session could not be renewed: {why}"

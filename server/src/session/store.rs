@@ -72,6 +72,22 @@ fn redis_error(error: redis::RedisError) -> StoreError {
     StoreError(format!("Redis: {error}"))
 }
 
+/// One Redis command on the shared connection.
+async fn query<T: redis::FromRedisValue>(
+    connection: &ConnectionManager,
+    command: &redis::Cmd,
+) -> Result<T, StoreError> {
+    command
+        .query_async(&mut connection.clone())
+        .await
+        .map_err(redis_error)
+}
+
+/// A Redis expiry in milliseconds (at least 1: 0 is an error there).
+fn millis(ttl: Duration) -> u64 {
+    ttl.as_millis().max(1) as u64
+}
+
 fn session_key(key: &str) -> String {
     format!("session:{key}")
 }
@@ -182,20 +198,16 @@ impl SessionStore {
                 .await
             }
             Self::Redis(connection) => {
-                let mut connection = connection.clone();
                 let mut command = redis::cmd("SET");
                 command
                     .arg(session_key(key))
                     .arg(value)
                     .arg("PX")
-                    .arg(ttl.as_millis().max(1) as u64);
+                    .arg(millis(ttl));
                 if only_if_there {
                     command.arg("XX");
                 }
-                let answer: Option<String> = command
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(redis_error)?;
+                let answer: Option<String> = query(connection, &command).await?;
                 Ok(answer.is_some())
             }
         }
@@ -222,14 +234,11 @@ impl SessionStore {
                 .await
             }
             Self::Redis(connection) => {
-                let mut connection = connection.clone();
-                redis::cmd("PEXPIRE")
+                let command = redis::cmd("PEXPIRE")
                     .arg(session_key(key))
-                    .arg(ttl.as_millis().max(1) as u64)
-                    .query_async::<i64>(&mut connection)
-                    .await
-                    .map(|_| ())
-                    .map_err(redis_error)
+                    .arg(millis(ttl))
+                    .to_owned();
+                query::<i64>(connection, &command).await.map(|_| ())
             }
         }
     }
@@ -246,13 +255,8 @@ impl SessionStore {
                 .await
             }
             Self::Redis(connection) => {
-                let mut connection = connection.clone();
-                redis::cmd("DEL")
-                    .arg(session_key(key))
-                    .query_async::<i64>(&mut connection)
-                    .await
-                    .map(|_| ())
-                    .map_err(redis_error)
+                let command = redis::cmd("DEL").arg(session_key(key)).to_owned();
+                query::<i64>(connection, &command).await.map(|_| ())
             }
         }
     }
@@ -268,16 +272,14 @@ impl SessionStore {
         match self {
             Self::File(_) => Ok(Some(lock)),
             Self::Redis(connection) => {
-                let mut connection = connection.clone();
-                let answer: Option<String> = redis::cmd("SET")
+                let command = redis::cmd("SET")
                     .arg(&lock.key)
                     .arg(&lock.token)
                     .arg("NX")
                     .arg("PX")
-                    .arg(ttl.as_millis().max(1) as u64)
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(redis_error)?;
+                    .arg(millis(ttl))
+                    .to_owned();
+                let answer: Option<String> = query(connection, &command).await?;
                 Ok(answer.map(|_| lock))
             }
         }

@@ -5,16 +5,15 @@
 
 use std::cell::RefCell;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use gloo_net::http::Request;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::dpop;
 use super::window::{now, origin};
-use crate::login::checks::{access_token_expiry, check_id_token, check_same_subject};
-use crate::login::urls::{form, with_slash};
+use crate::login::checks::{check_id_token, check_same_subject};
+use crate::login::protocol::{jwt_claims, Discovery, TokenResponse};
+use crate::login::urls::form;
 use crate::login::{PublicAuthConfig, SILENT_CALLBACK_PATH};
 
 /// The tokens of a logged-in user, as the token store keeps them.
@@ -52,18 +51,6 @@ pub fn silent_redirect_uri() -> String {
     format!("{}{SILENT_CALLBACK_PATH}", origin())
 }
 
-#[derive(Clone, Debug, Deserialize)]
-pub struct Discovery {
-    pub issuer: String,
-    pub authorization_endpoint: String,
-    pub token_endpoint: String,
-    #[serde(default)]
-    pub end_session_endpoint: Option<String>,
-    /// RFC 7009 (Auth0: `/oauth/revoke`).
-    #[serde(default)]
-    pub revocation_endpoint: Option<String>,
-}
-
 thread_local! {
     static DISCOVERY: RefCell<Option<Discovery>> = const { RefCell::new(None) };
 }
@@ -73,8 +60,7 @@ pub async fn discover(issuer: &str) -> Result<Discovery, String> {
     if let Some(found) = DISCOVERY.with(|d| d.borrow().clone()) {
         return Ok(found);
     }
-    let url = format!("{}.well-known/openid-configuration", with_slash(issuer));
-    let response = Request::get(&url)
+    let response = Request::get(&Discovery::url(issuer))
         .send()
         .await
         .map_err(|e| format!("the login service is unreachable ({e})"))?;
@@ -85,21 +71,9 @@ pub async fn discover(issuer: &str) -> Result<Discovery, String> {
         .json()
         .await
         .map_err(|e| format!("unreadable discovery document ({e})"))?;
-    if discovery.issuer != issuer {
-        return Err("the login service names another issuer".into());
-    }
+    discovery.check_issuer(issuer)?;
     DISCOVERY.with(|d| *d.borrow_mut() = Some(discovery.clone()));
     Ok(discovery)
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    #[serde(default)]
-    token_type: Option<String>,
-    id_token: Option<String>,
-    refresh_token: Option<String>,
-    expires_in: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -197,19 +171,13 @@ async fn token_request(
     }
 }
 
-/// The claims of a JWT, without checking its signature (the ID token comes straight
-/// from the token endpoint over the connection we opened, OIDC Core 3.1.3.7).
-pub fn jwt_claims(token: &str) -> Option<Map<String, Value>> {
-    let payload = token.split('.').nth(1)?;
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
-}
-
 fn session_from(
     config: &PublicAuthConfig,
     tokens: TokenResponse,
     nonce: Option<&str>,
     previous: Option<&Session>,
 ) -> Result<Session, String> {
+    let expires_at = tokens.expires_at(now());
     // A refresh may omit the ID token; keep the one we have then.
     let (id_token, claims) = match (tokens.id_token, previous) {
         (Some(id_token), _) => {
@@ -223,13 +191,11 @@ fn session_from(
         (None, Some(previous)) => (previous.id_token.clone(), previous.claims.clone()),
         (None, None) => return Err("the login service sent no ID token".into()),
     };
-    let token_exp =
-        jwt_claims(&tokens.access_token).and_then(|c| c.get("exp").and_then(Value::as_f64));
     Ok(Session {
         dpop: tokens
             .token_type
             .is_some_and(|t| t.eq_ignore_ascii_case("dpop")),
-        expires_at: access_token_expiry(now(), tokens.expires_in, token_exp),
+        expires_at,
         access_token: tokens.access_token,
         id_token,
         refresh_token: tokens
