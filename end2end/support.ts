@@ -126,7 +126,7 @@ export function tokenResponse(email: string, offline = false): Record<string, st
   }));
 }
 
-async function waitUntilUp(url: string, deadlineMs: number): Promise<void> {
+async function waitUntilUp(url: string, deadlineMs: number, exited: () => string | null): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     try {
@@ -134,23 +134,33 @@ async function waitUntilUp(url: string, deadlineMs: number): Promise<void> {
     } catch {
       // not listening yet
     }
+    const gone = exited();
+    if (gone !== null) throw new Error(`the server exited before ${url} answered: ${gone}`);
     if (Date.now() > deadline) throw new Error(`${url} did not come up`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
-/** A server of a test's own on SPARE_ADDR (to stop it, or to try other settings). */
-export async function startSpareServer(extraEnv: Record<string, string> = {}): Promise<{
+/** target/release/server on `addr` (127.0.0.1:PORT) with `extraEnv`, once `readyPath`
+ * answers (`/healthz`, liveness: some tests point it at an issuer that is down;
+ * `/readyz` once the issuer's keys are in). Fails at once, with its stderr, if it exits. */
+export async function startServer(addr: string, extraEnv: Record<string, string> = {}, readyPath = '/healthz'): Promise<{
   server: ChildProcess;
   exited: Promise<number | null>;
 }> {
   const server = spawn(SERVER_BIN, [], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...appServerEnv(SPARE_ADDR), ...extraEnv },
-    stdio: 'ignore',
+    env: { ...process.env, ...appServerEnv(addr), ...extraEnv },
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let stderr = '';
+  server.stderr?.on('data', (chunk) => { stderr += chunk; });
   const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
-  // Liveness, not readiness: some tests point it at an issuer that is down.
-  await waitUntilUp(`http://${SPARE_ADDR}/healthz`, 20_000);
+  await waitUntilUp(`http://${addr}${readyPath}`, 20_000, () => (server.exitCode === null ? null : stderr));
   return { server, exited };
+}
+
+/** A server of a test's own on SPARE_ADDR (to stop it, or to try other settings). */
+export function startSpareServer(extraEnv: Record<string, string> = {}) {
+  return startServer(SPARE_ADDR, extraEnv);
 }

@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { BrowserContext, expect, Page, test } from '@playwright/test';
 import {
-  appServerEnv, hydrated, ISSUER, logInAtIdp, logInButton, press, REPO_ROOT, SERVER_BIN,
+  hydrated, ISSUER, logInAtIdp, logInButton, press, startServer,
 } from '../support';
 
 const PRIVATE = 'Hello from a private endpoint! You need to be authenticated to see this.';
@@ -18,35 +18,16 @@ const WEB_CLIENT_ID = 'leptos-sample-web';
 const WEB_CLIENT_SECRET = 'dev-web-client-secret-not-for-production';
 const SESSION_SECRET = 'e2e-session-secret-0123456789abcdefghijklmnop';
 
-type Server = { process: ChildProcess; exited: Promise<number | null>; url: string };
+type Server = { server: ChildProcess; exited: Promise<number | null>; url: string };
 
 /** target/release/server on 127.0.0.1:`port`, browsed as http://localhost:`port`. */
-async function startServer(port: number, env: Record<string, string>): Promise<Server> {
-  const child = spawn(SERVER_BIN, [], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...appServerEnv(`127.0.0.1:${port}`), ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => { stderr += chunk; });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = `http://localhost:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break;
-    } catch {
-      // not up yet
-    }
-    if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
-    if (Date.now() > deadline) throw new Error(`server on ${port} did not come up: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { process: child, exited, url };
+async function startAt(port: number, env: Record<string, string>): Promise<Server> {
+  const started = await startServer(`127.0.0.1:${port}`, env, '/readyz');
+  return { ...started, url: `http://localhost:${port}` };
 }
 
 async function stop(server: Server): Promise<void> {
-  server.process.kill('SIGINT');
+  server.server.kill('SIGINT');
   await server.exited;
 }
 
@@ -70,7 +51,7 @@ const appCode = (url: URL) => url.pathname.startsWith('/pkg/') && /\.(js|wasm)$/
 
 /** Presses the nav's "Log in" (a form: works before the wasm) and logs in. */
 async function logIn(page: Page, email: string): Promise<void> {
-  await page.getByTestId('session').getByRole('button', { name: 'Log in' }).click();
+  await logInButton(page).click();
   await logInAtIdp(page, email);
   await expect(page.getByTestId('user-name')).toBeVisible();
 }
@@ -95,7 +76,7 @@ async function concurrentPings(page: Page, count: number): Promise<number[]> {
 }
 
 test('log in, reload: the server renders the user before any wasm; no token reaches the browser', async ({ page, context }) => {
-  const server = await startServer(3101, serverModeEnv(tempSessionFile()));
+  const server = await startAt(3101, serverModeEnv(tempSessionFile()));
   try {
     // No wasm at all: the login is a form to the server's route.
     await page.route(appCode, (route) => route.abort());
@@ -141,7 +122,7 @@ test('log in, reload: the server renders the user before any wasm; no token reac
 });
 
 test('2-second access tokens: concurrent pings past expiry are all 200, with no invalid_grant', async ({ page }) => {
-  const server = await startServer(3101, serverModeEnv(tempSessionFile()));
+  const server = await startAt(3101, serverModeEnv(tempSessionFile()));
   try {
     await page.goto(`${server.url}/external-api`);
     await logIn(page, 'carol@example.com');
@@ -163,12 +144,12 @@ test('2-second access tokens: concurrent pings past expiry are all 200, with no 
 
 test('the server restarted: still signed in (the embedded session file)', async ({ page }) => {
   const file = tempSessionFile();
-  let server = await startServer(3101, serverModeEnv(file));
+  let server = await startAt(3101, serverModeEnv(file));
   try {
     await page.goto(`${server.url}/`);
     await logIn(page, 'bob@example.com');
     await stop(server);
-    server = await startServer(3101, serverModeEnv(file));
+    server = await startAt(3101, serverModeEnv(file));
     await page.reload();
     await expect(page.getByTestId('user-name')).toHaveText('Bob Viewer');
   } finally {
@@ -181,8 +162,8 @@ test('two replicas with one Redis share the session', async ({ page }) => {
   const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   const env = serverModeEnv(tempSessionFile(), { REDIS_URL: `redis://127.0.0.1:${port}/` });
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const a = await startServer(3101, env);
-  const b = await startServer(3102, env);
+  const a = await startAt(3101, env);
+  const b = await startAt(3102, env);
   try {
     await page.goto(`${a.url}/`);
     await logIn(page, 'alice@example.com');
@@ -199,7 +180,7 @@ test('two replicas with one Redis share the session', async ({ page }) => {
 });
 
 test('logout ends the session: other tabs show it, the old cookie is worthless', async ({ page, context }) => {
-  const server = await startServer(3101, serverModeEnv(tempSessionFile()));
+  const server = await startAt(3101, serverModeEnv(tempSessionFile()));
   try {
     await page.goto(`${server.url}/external-api`);
     await logIn(page, 'alice@example.com');
@@ -211,9 +192,9 @@ test('logout ends the session: other tabs show it, the old cookie is worthless',
 
     await hydrated(page);
     await page.getByRole('button', { name: 'Log out', exact: true }).click();
-    await expect(other.getByTestId('session').getByRole('button', { name: 'Log in' })).toBeVisible({ timeout: 1_000 });
+    await expect(logInButton(other)).toBeVisible({ timeout: 1_000 });
     await expect(page).toHaveURL(`${server.url}/`);
-    await expect(page.getByTestId('session').getByRole('button', { name: 'Log in' })).toBeVisible();
+    await expect(logInButton(page)).toBeVisible();
 
     // The old cookie, replayed: signed out, and a protected call is 401.
     const headers = { cookie: `session=${old}` };
@@ -230,7 +211,7 @@ test('logout ends the session: other tabs show it, the old cookie is worthless',
 });
 
 test('a cross-site POST carrying the session cookie is refused and does nothing', async ({ page, context }) => {
-  const server = await startServer(3101, serverModeEnv(tempSessionFile()));
+  const server = await startAt(3101, serverModeEnv(tempSessionFile()));
   try {
     await page.goto(`${server.url}/`);
     await logIn(page, 'alice@example.com');
@@ -251,15 +232,15 @@ test('a cross-site POST carrying the session cookie is refused and does nothing'
 });
 
 test('the same reload with memory storage: the session is gone (the IdP cookie does not reach the iframe)', async ({ page }) => {
-  const server = await startServer(3103, {});
+  const server = await startAt(3103, {});
   try {
     await page.goto(`${server.url}/`);
     await hydrated(page);
-    await page.getByTestId('session').getByRole('button', { name: 'Log in' }).click();
+    await logInButton(page).click();
     await logInAtIdp(page, 'alice@example.com');
     await expect(page.getByTestId('user-name')).toHaveText('Alice Reader');
     await page.reload();
-    await expect(page.getByTestId('session').getByRole('button', { name: 'Log in' })).toBeVisible();
+    await expect(logInButton(page)).toBeVisible();
     await expect(page.getByTestId('user-name')).toHaveCount(0);
   } finally {
     await stop(server);
@@ -267,7 +248,7 @@ test('the same reload with memory storage: the session is gone (the IdP cookie d
 });
 
 test('two tabs log in at once and both complete; logout works without the wasm', async ({ page, context }) => {
-  const server = await startServer(3101, serverModeEnv(tempSessionFile()));
+  const server = await startAt(3101, serverModeEnv(tempSessionFile()));
   try {
     const second = await context.newPage();
     for (const tab of [page, second]) await tab.route(appCode, (route) => route.abort());
@@ -275,7 +256,7 @@ test('two tabs log in at once and both complete; logout works without the wasm',
     await second.goto(`${server.url}/external-api`);
     // Both at the IdP's login form, each with its own login transaction.
     for (const tab of [page, second]) {
-      await tab.getByTestId('session').getByRole('button', { name: 'Log in' }).click();
+      await logInButton(tab).click();
       await expect(tab).toHaveURL(new RegExp(`^${ISSUER}interaction/`));
     }
     await logInAtIdp(second, 'alice@example.com');
@@ -287,16 +268,16 @@ test('two tabs log in at once and both complete; logout works without the wasm',
 
     await page.getByRole('button', { name: 'Log out', exact: true }).click();
     await expect(page).toHaveURL(`${server.url}/`);
-    await expect(page.getByTestId('session').getByRole('button', { name: 'Log in' })).toBeVisible();
+    await expect(logInButton(page)).toBeVisible();
     await second.reload();
-    await expect(second.getByTestId('session').getByRole('button', { name: 'Log in' })).toBeVisible();
+    await expect(logInButton(second)).toBeVisible();
   } finally {
     await stop(server);
   }
 });
 
 test('on a 390 px phone: the guarded Profile logs in through the server, fits, and the menu logs out', async ({ browser }) => {
-  const server = await startServer(3101, serverModeEnv(tempSessionFile()));
+  const server = await startAt(3101, serverModeEnv(tempSessionFile()));
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const page = await context.newPage();
   try {
